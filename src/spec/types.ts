@@ -122,8 +122,11 @@ export interface HealthCheck {
 }
 
 export interface ContainerSpec {
-  /** An image archive path (OCI layout / oci-archive / docker-save tar) or an image reference. */
-  image: string;
+  /**
+   * An image archive path (OCI layout / oci-archive / docker-save tar) or an image reference. Required once
+   * the layers are merged; a group or host that only changes other fields of an entry may leave it out.
+   */
+  image?: string;
   command?: string[];
   env?: Record<string, string>;
   /** `HOST:CONTAINER[/PROTO]` strings or objects. */
@@ -146,14 +149,16 @@ export interface ContainerSpec {
 }
 
 export interface UnitSpec {
-  content: string;
+  /** The unit file; required once the layers are merged. */
+  content?: string;
   /** `systemctl enable` it; default true. */
   enable?: boolean;
   enabled?: boolean;
 }
 
 export interface FileSpec {
-  content: string;
+  /** The file's text; required once the layers are merged. */
+  content?: string;
   /** Octal string, e.g. `0644`. */
   mode?: string;
   owner?: string;
@@ -237,8 +242,10 @@ export interface ResolvedHost {
   units: Record<string, {content: string; enable: boolean}>;
   dropins: Record<string, Record<string, string>>;
   files: Record<string, {content: string; mode: string; owner: string; group: string}>;
-  updates: Required<Pick<UpdatesSection, 'strategy' | 'windows' | 'maxUnavailable' | 'failureBudget' | 'health'>> &
-    Pick<UpdatesSection, 'lock'>;
+  updates: Required<Pick<UpdatesSection, 'strategy' | 'maxUnavailable' | 'failureBudget' | 'health'>> & {
+    /** Every window has its time zone filled in (default UTC). */
+    windows: Required<MaintenanceWindow>[];
+  } & Pick<UpdatesSection, 'lock'>;
   users: Record<string, {uid?: number; shell: string; groups: string[]; sudo: boolean; authorizedKeys: string[]}>;
   journald: JournaldSection;
   timesync: {enabled: boolean; servers: string[]};

@@ -1,0 +1,135 @@
+/**
+ * Container units: one `berth-container-NAME.service` per container, running berth-engine in the foreground.
+ *
+ * Why one full unit per container rather than a `berth-container@.service` template plus per-instance
+ * drop-ins: the instance's settings (ExecStart, ordering, limits) would all live in the drop-in anyway, and
+ * a change to the shared template would have to restart every container at once. With one self-contained
+ * file per container a spec change touches exactly the units it concerns, `systemctl cat` shows everything,
+ * and `systemd-analyze verify` checks each one as it will run.
+ *
+ * Health checks run from a companion timer (berth-health-NAME.timer → .service → templates/health-check.sh)
+ * rather than ExecStartPost=: ExecStartPost runs once, while the unit starts, and would only gate startup;
+ * a health check has to keep running for as long as the container does, and act when it fails.
+ */
+import {UserError} from '../errors.js';
+import type {ResolvedContainer, ResolvedHost} from '../spec/types.js';
+import {durationSeconds} from './calendar.js';
+import {execLine} from './escape.js';
+import {template} from './handlebars.js';
+import {emptyPart, managedFile, paths, sortedKeys, type Part} from './part.js';
+import {storageUnit} from './storage.js';
+
+export const containerUnit = (name: string): string => `berth-container-${name}.service`;
+const healthService = (name: string): string => `berth-health-${name}.service`;
+const healthTimer = (name: string): string => `berth-health-${name}.timer`;
+export const healthScript = `${paths.lib}/health-check`;
+
+const healthDefaults = {interval: '30s', timeout: '10s', retries: 3};
+
+/** Container names become unit names and engine names: keep them to what both accept unescaped. */
+const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+function portFlag(port: ResolvedContainer['ports'][number]): string {
+  const address = port.address === '' || port.address === '0.0.0.0' ? '' : port.address.includes(':') ? `[${port.address}]:` : `${port.address}:`;
+  const protocol = port.protocol === 'udp' ? '/udp' : '';
+  return `${address}${port.host}:${port.container}${protocol}`;
+}
+
+/** argv of `berth-engine run` for one container (issue 5's engine CLI). */
+export function engineRunArgv(name: string, c: ResolvedContainer): string[] {
+  const argv = [paths.engine, 'run', '--name', name, '--rm'];
+  if (c.memory !== undefined) argv.push('--memory', c.memory);
+  if (c.cpus !== undefined) argv.push('--cpus', String(c.cpus));
+  if (c.pids !== undefined) argv.push('--pids', String(c.pids));
+  if (c.user !== undefined) argv.push('--user', c.user);
+  argv.push('--network', c.network);
+  if (c.readOnly) argv.push('--read-only');
+  for (const key of sortedKeys(c.env)) argv.push('-e', `${key}=${c.env[key]}`);
+  for (const v of c.volumes) argv.push('-v', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  for (const p of c.ports) argv.push('-p', portFlag(p));
+  argv.push(c.image, ...c.command);
+  return argv;
+}
+
+export function renderContainers(host: ResolvedHost): Part {
+  const part = emptyPart();
+  const names = sortedKeys(host.containers);
+  if (names.length === 0) return part;
+  let anyHealth = false;
+
+  for (const name of names) {
+    const c = host.containers[name]!;
+    if (!namePattern.test(name)) {
+      throw new UserError(
+        `render container ${JSON.stringify(name)} for host ${host.name}: the name must be letters, digits, '_', '.' or '-' (at most 63, not starting with a symbol)`,
+        'rename the container in the spec',
+      );
+    }
+    for (const dep of c.dependsOn) {
+      if (!host.containers[dep]) {
+        throw new UserError(
+          `render container ${name} for host ${host.name}: it depends on container ${dep}, which this host does not run`,
+          `add ${dep} to the host's containers or remove it from containers.${name}.dependsOn`,
+        );
+      }
+    }
+    const unit = containerUnit(name);
+    const deps = c.dependsOn.map(containerUnit);
+    const execStartPre = [`-${execLine([paths.engine, 'rm', name])}`];
+    // An archive path is loaded first (content-addressed, so loading again is a no-op); a reference is not.
+    if (c.image.startsWith('/')) execStartPre.push(execLine([paths.engine, 'image', 'load', c.image]));
+    const wants = ['network-online.target'];
+    if (c.health) wants.push(healthTimer(name));
+
+    part.files.push(
+      managedFile({
+        path: `${paths.units}/${unit}`,
+        content: template('container.service')({
+          name,
+          image: c.image,
+          requires: [storageUnit, ...deps],
+          after: [storageUnit, 'network-online.target', ...deps],
+          wants,
+          execStartPre,
+          execStart: engineRunArgv(name, c),
+          execStop: [paths.engine, 'stop', name],
+          restart: c.restart,
+          logRateLimitInterval: host.engine.logs.rateLimitInterval,
+          logRateLimitBurst: String(host.engine.logs.rateLimitBurst),
+          syslogIdentifier: name,
+        }),
+        affects: [unit],
+      }),
+    );
+    part.units.push(unit);
+    part.actions.push({kind: 'enable-unit', unit, triggers: [`${paths.units}/${unit}`]});
+
+    if (c.health) {
+      anyHealth = true;
+      const interval = c.health.interval ?? healthDefaults.interval;
+      const timeout = Math.max(1, Math.ceil(durationSeconds(c.health.timeout ?? healthDefaults.timeout)));
+      const retries = c.health.retries ?? healthDefaults.retries;
+      const view = {name, containerUnit: unit, healthUnit: healthService(name), interval};
+      part.files.push(
+        managedFile({
+          path: `${paths.units}/${healthService(name)}`,
+          content: template('health.service')({
+            ...view,
+            execStart: [healthScript, name, String(retries), String(timeout), ...c.health.command],
+            timeoutStart: `${timeout + 30}s`,
+          }),
+        }),
+        managedFile({
+          path: `${paths.units}/${healthTimer(name)}`,
+          content: template('health.timer')(view),
+          affects: [healthTimer(name)],
+        }),
+      );
+      part.units.push(healthService(name), healthTimer(name));
+    }
+  }
+  if (anyHealth) {
+    part.files.push(managedFile({path: healthScript, mode: '0755', content: template('health-check.sh')({})}));
+  }
+  return part;
+}

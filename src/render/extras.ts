@@ -1,0 +1,44 @@
+/**
+ * What the spec spells out itself: extra units, drop-ins for any unit, and plain files.
+ */
+import {UserError} from '../errors.js';
+import type {ResolvedHost} from '../spec/types.js';
+import {emptyPart, managedFile, paths, sortedKeys, type Part} from './part.js';
+
+const unitNamePattern = /^[A-Za-z0-9:_.@\\-]+\.(service|timer|socket|mount|automount|path|target|slice)$/;
+
+export function renderExtras(host: ResolvedHost): Part {
+  const part = emptyPart();
+  for (const name of sortedKeys(host.units)) {
+    if (!unitNamePattern.test(name)) {
+      throw new UserError(
+        `render unit ${JSON.stringify(name)} for host ${host.name}: not a unit file name`,
+        'name it like backup.service or backup.timer',
+      );
+    }
+    const unit = host.units[name]!;
+    const path = `${paths.units}/${name}`;
+    part.files.push(managedFile({path, content: unit.content, affects: [name]}));
+    part.units.push(name);
+    if (unit.enable) part.actions.push({kind: 'enable-unit', unit: name, triggers: [path]});
+  }
+  for (const unitName of sortedKeys(host.dropins)) {
+    const dropins = host.dropins[unitName]!;
+    for (const file of sortedKeys(dropins)) {
+      if (!unitNamePattern.test(unitName) || !/^[A-Za-z0-9_.@-]+\.conf$/.test(file)) {
+        throw new UserError(
+          `render drop-in ${unitName}/${file} for host ${host.name}: systemd reads only UNIT.d/NAME.conf`,
+          'key dropins by a unit name (ssh.service) and name each drop-in NAME.conf',
+        );
+      }
+      part.files.push(
+        managedFile({path: `${paths.units}/${unitName}.d/${file}`, content: dropins[file]!, affects: [unitName]}),
+      );
+    }
+  }
+  for (const path of sortedKeys(host.files)) {
+    const f = host.files[path]!;
+    part.files.push(managedFile({path, content: f.content, mode: f.mode, owner: f.owner, group: f.group}));
+  }
+  return part;
+}

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "error.h"
 #include "runtime.h"
+#include "image/image-cmd.h"
 
 typedef struct be_command {
   const char *name;
@@ -27,6 +28,7 @@ static const be_command commands[] = {
     {"list", be_cmd_list, "list [--quiet]"},
     {"spec", be_cmd_spec, "spec [--bundle DIR] [--rootless]: write the default config.json"},
     {"features", be_cmd_features, "features: supported namespaces, capabilities, mount options (JSON)"},
+    {"image", be_cmd_image, "image load|ls|inspect|rm|prune ...: OCI/docker images (berth-engine image --help)"},
     {"--version", be_cmd_version, "--version"},
     {"version", be_cmd_version, "version"},
 };

@@ -11,4 +11,39 @@ export interface Command {
   load: () => Promise<{run: (argv: string[]) => Promise<number>}>;
 }
 
-export const commands: Record<string, Command> = {};
+export const commands: Record<string, Command> = {
+  validate: {
+    summary: 'Check a spec: every error at once, with file:line:col and a hint',
+    usage: `Usage: berth validate SPEC [--json]
+
+Check SPEC (YAML or JSON) against the host spec schema and the rules a schema cannot express
+(devicemapper without a device, dependency cycles, port clashes, unknown groups, bad windows…).
+Every problem is listed at once with its JSON path, file:line:col, the source line and a hint.
+
+Options:
+  --json   print one JSON document on stdout:
+           {"valid": bool, "errors": [{"path", "line", "col", "message", "hint", "severity"}]}
+           (severity is "error" or "warning"; warnings do not make a spec invalid)
+
+Exit codes:
+  0  the spec is valid (warnings may be listed)
+  3  the spec is invalid
+  2  SPEC cannot be read, or bad usage
+`,
+    load: () => import('./validate.js'),
+  },
+  schema: {
+    summary: 'Print the host spec JSON Schema (for editors)',
+    usage: `Usage: berth schema
+
+Print the JSON Schema (2020-12) of the host spec on stdout. Save it and point your editor at it, e.g.
+with the YAML language server (VS Code's YAML extension and others), as the first line of spec.yaml:
+
+  berth schema > berth.schema.json
+  # yaml-language-server: $schema=./berth.schema.json
+
+Exit codes: 0 printed · 2 bad usage
+`,
+    load: () => import('./schema.js'),
+  },
+};

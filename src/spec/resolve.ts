@@ -84,7 +84,8 @@ export function mergeLayer(lower: unknown, higher: unknown): unknown {
   return out;
 }
 
-function mergedSections(layers: Layer[]): Sections {
+/** The layers merged, before defaults: what the user wrote, combined. */
+export function mergedSections(layers: Layer[]): Sections {
   let merged: unknown = {};
   for (const layer of layers) merged = mergeLayer(merged, layer.value);
   return merged as Sections;

@@ -1,0 +1,168 @@
+/**
+ * The test-fleet image, built on first use and cached in ~/.cache/berth/images/debian-12-<hash>/:
+ *   rootfs/    debootstrap tree from images/debian-12/ (shared, read-only lower layer of every container host)
+ *   vm/disk.raw  bootable GRUB disk made from rootfs without mounting, baked once (qcow2 overlays per VM)
+ * The hash covers every file of the recipe (package list included). Builds run under a file lock so that
+ * concurrent test workers build once; results appear atomically (temp dir + rename).
+ */
+import {createHash} from 'node:crypto';
+import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, renameSync, readlinkSync, lstatSync} from 'node:fs';
+import path from 'node:path';
+import {tail} from '../errors.js';
+import {withLock} from './lock.js';
+import {debianMirrors} from './mirror.js';
+import {imagesDir, locksDir, recipeDir} from './paths.js';
+import {ensureTools, FleetError, run} from './run.js';
+
+/** Bump when the build steps in this file change in a way the recipe hash cannot see. */
+const BUILD_LOGIC_VERSION = '1';
+
+function listFiles(dir: string, base = dir): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const full = path.join(dir, name);
+    const st = lstatSync(full);
+    if (st.isDirectory()) out.push(...listFiles(full, base));
+    else out.push(path.relative(base, full));
+  }
+  return out;
+}
+
+/** sha256 over the recipe's file names, modes and contents (symlinks by target). */
+export function recipeHash(dir = recipeDir()): string {
+  const h = createHash('sha256').update(`berth-image-${BUILD_LOGIC_VERSION}\n`);
+  for (const rel of listFiles(dir)) {
+    const full = path.join(dir, rel);
+    const st = lstatSync(full);
+    h.update(`${rel}\0${st.mode & 0o777}\0`);
+    h.update(st.isSymbolicLink() ? `->${readlinkSync(full)}` : readFileSync(full));
+    h.update('\0');
+  }
+  return h.digest('hex').slice(0, 16);
+}
+
+export interface Image {
+  hash: string;
+  dir: string;
+  rootfs: string;
+}
+
+const log = (msg: string) => process.stderr.write(`[testfleet] ${msg}\n`);
+
+function sweepTemps(prefix: string): void {
+  const dir = imagesDir();
+  for (const name of readdirSync(dir)) if (name.startsWith(prefix)) rmSync(path.join(dir, name), {recursive: true, force: true});
+}
+
+/** The root filesystem, built if missing. */
+export async function ensureRootfs(): Promise<Image> {
+  const hash = recipeHash();
+  const dir = path.join(imagesDir(), `debian-12-${hash}`);
+  const image = {hash, dir, rootfs: path.join(dir, 'rootfs')};
+  const done = () => existsSync(path.join(dir, 'rootfs.ok'));
+  if (done()) return image;
+  mkdirSync(imagesDir(), {recursive: true});
+  await withLock(path.join(locksDir(), `image-${hash}.lock`), 'build the test-fleet image', async () => {
+    if (done()) return;
+    await ensureTools({debootstrap: 'debootstrap', chroot: 'coreutils'}, 'build the test-fleet image');
+    // Whoever held this lock before us and died left its temp dir: nobody else can be using it now.
+    sweepTemps(`.tmp-rootfs-${hash}-`);
+    const tmp = path.join(imagesDir(), `.tmp-rootfs-${hash}-${process.pid}`);
+    mkdirSync(tmp, {recursive: true});
+    const started = Date.now();
+    log(`building the Debian 12 root filesystem into ${dir} (first use of this recipe; ~2 min)…`);
+    const {main} = debianMirrors();
+    const logFile = path.join(tmp, 'build.log');
+    const r = await run(path.join(recipeDir(), 'build-rootfs.sh'), [path.join(tmp, 'rootfs'), main], {
+      allowFailure: true,
+      timeoutMs: 30 * 60_000,
+    });
+    writeFileSync(logFile, r.stdout + r.stderr);
+    if (r.code !== 0) {
+      const kept = path.join(imagesDir(), `failed-build-${hash}.log`);
+      writeFileSync(kept, r.stdout + r.stderr);
+      rmSync(tmp, {recursive: true, force: true});
+      throw new FleetError(
+        `build the test-fleet image with images/debian-12/build-rootfs.sh: exit code ${r.code}\n${tail(r.stderr || r.stdout, 15)}\nFull log: ${kept}`,
+      );
+    }
+    writeFileSync(path.join(tmp, 'rootfs.ok'), `${new Date().toISOString()} ${Math.round((Date.now() - started) / 1000)} s\n`);
+    if (existsSync(dir)) {
+      // A vm/ or apt/ built for an earlier, unfinished rootfs of the same hash cannot exist: they need rootfs.ok.
+      rmSync(dir, {recursive: true, force: true});
+    }
+    renameSync(tmp, dir);
+    log(`root filesystem ready in ${Math.round((Date.now() - started) / 1000)} s`);
+  });
+  return image;
+}
+
+export function rootfsKernel(rootfs: string): {vmlinuz: string; initrd: string; release: string} {
+  const boot = path.join(rootfs, 'boot');
+  const kernels = readdirSync(boot)
+    .filter((f) => f.startsWith('vmlinuz-'))
+    .sort();
+  const vmlinuz = kernels.at(-1);
+  if (!vmlinuz) throw new FleetError(`find the kernel in ${boot}: no vmlinuz-*; rebuild the image (delete ${path.dirname(rootfs)})`);
+  const release = vmlinuz.slice('vmlinuz-'.length);
+  return {vmlinuz: path.join(boot, vmlinuz), initrd: path.join(boot, `initrd.img-${release}`), release};
+}
+
+export const VM_DISK_BYTES = 4 * 1024 ** 3;
+
+/** The baked GRUB disk for VM hosts, built if missing. */
+export async function ensureVmDisk(image: Image): Promise<string> {
+  const disk = path.join(image.dir, 'vm', 'disk.raw');
+  if (existsSync(disk)) return disk;
+  await withLock(path.join(locksDir(), `vm-${image.hash}.lock`), 'build the test-fleet VM disk', async () => {
+    if (existsSync(disk)) return;
+    await ensureTools(
+      {sfdisk: 'fdisk', 'mkfs.ext4': 'e2fsprogs', 'qemu-system-x86_64': 'qemu-system-x86', 'qemu-img': 'qemu-utils'},
+      'build the test-fleet VM disk',
+    );
+    const tmp = path.join(image.dir, `.tmp-vm-${process.pid}`);
+    for (const name of readdirSync(image.dir)) if (name.startsWith('.tmp-vm-')) rmSync(path.join(image.dir, name), {recursive: true, force: true});
+    mkdirSync(tmp, {recursive: true});
+    const started = Date.now();
+    log('building the VM disk (mkfs.ext4 -d, then one boot to install GRUB; ~2 min under TCG)…');
+    try {
+      const raw = path.join(tmp, 'disk.raw');
+      const step = 'build the test-fleet VM disk';
+      await run('truncate', ['-s', String(VM_DISK_BYTES), raw], {step});
+      await run('sfdisk', ['--quiet', raw], {input: 'label: dos\nstart=2048, type=83, bootable\n', step});
+      const fsBytes = VM_DISK_BYTES - 1024 * 1024;
+      await run('mkfs.ext4', ['-F', '-q', '-L', 'berth-root', '-d', image.rootfs, '-E', 'offset=1048576', raw, `${fsBytes / 1024}k`], {
+        step,
+        timeoutMs: 10 * 60_000,
+      });
+      const kernel = rootfsKernel(image.rootfs);
+      const serial = path.join(tmp, 'bake-serial.log');
+      const r = await run(
+        'qemu-system-x86_64',
+        [
+          ...['-accel', 'tcg,tb-size=256', '-cpu', 'max', '-m', '1024', '-smp', '1'],
+          ...['-display', 'none', '-monitor', 'none', '-serial', `file:${serial}`, '-nic', 'none', '-no-reboot'],
+          ...['-drive', `file=${raw},format=raw,if=virtio`],
+          ...['-kernel', kernel.vmlinuz, '-initrd', kernel.initrd],
+          ...['-append', 'root=LABEL=berth-root rw console=ttyS0,115200 init=/usr/local/sbin/berth-bake panic=-1'],
+        ],
+        {step, timeoutMs: 15 * 60_000, allowFailure: true},
+      );
+      const console = existsSync(serial) ? readFileSync(serial, 'utf8') : '';
+      if (!console.includes('BERTH-BAKE-OK')) {
+        const kept = path.join(imagesDir(), `failed-bake-${image.hash}.log`);
+        writeFileSync(kept, console);
+        throw new FleetError(
+          `bake the VM disk (grub-install inside a direct-kernel boot): no BERTH-BAKE-OK on the serial console (qemu exit ${r.code}${r.stderr ? `: ${r.stderr.trim()}` : ''})\n${tail(console, 20)}\nFull console log: ${kept}`,
+        );
+      }
+      mkdirSync(path.dirname(disk), {recursive: true});
+      renameSync(raw, disk + '.tmp');
+      renameSync(disk + '.tmp', disk);
+      log(`VM disk ready in ${Math.round((Date.now() - started) / 1000)} s (${Math.round(statSync(disk).blocks * 512 / 1e6)} MB used)`);
+    } finally {
+      rmSync(tmp, {recursive: true, force: true});
+    }
+  });
+  return disk;
+}

@@ -19,7 +19,15 @@ export function describeValue(value: unknown): string {
 
 /** A value as it would be written inline in YAML, for examples in hints. */
 export function inlineYaml(value: unknown): string {
-  if (typeof value === 'string') return /^[A-Za-z0-9_./@%+-][A-Za-z0-9_./@%:+ -]*$/.test(value) && !/: /.test(value) ? value : JSON.stringify(value);
+  if (typeof value === 'string') {
+    // Quote what YAML would read as something else: numbers, booleans, null, or text with `: `.
+    const plain =
+      /^[A-Za-z_./@%+-][A-Za-z0-9_./@%:+ -]*$/.test(value) &&
+      !/: |:$/.test(value) &&
+      !/^(true|false|yes|no|on|off|null|~)$/i.test(value) &&
+      !/^[-+]?[0-9.]/.test(value);
+    return plain ? value : JSON.stringify(value);
+  }
   if (Array.isArray(value)) return `[${value.map(inlineYaml).join(', ')}]`;
   if (value !== null && typeof value === 'object') {
     return `{${Object.entries(value).map(([k, v]) => `${k}: ${inlineYaml(v)}`).join(', ')}}`;
@@ -51,6 +59,10 @@ export function yamlMessage(code: string, raw: string, key: string, firstLine: n
     case 'TAB_AS_INDENT':
       return {message: 'YAML syntax error: tab used for indentation', hint: 'indent with spaces; YAML does not allow tabs'};
     case 'BAD_INDENT':
+      return {
+        message: `YAML syntax error: ${lowerFirst(raw)}`,
+        hint: 'check the indentation, and that every `[` and `{` is closed on this line or indented below it',
+      };
     case 'BLOCK_AS_IMPLICIT_KEY':
     case 'MULTILINE_IMPLICIT_KEY':
       return {
@@ -97,6 +109,7 @@ export interface SchemaLike {
   examples?: unknown[];
   default?: unknown;
   properties?: Record<string, SchemaLike>;
+  required?: string[];
   $ref?: string;
 }
 
@@ -153,6 +166,13 @@ export const schemaText = {
       typeof got === 'string' && (schema.type === 'integer' || schema.type === 'number' || schema.type === 'boolean')
         ? ' without quotes'
         : '';
+    // A number where text with a fixed form is expected (`mode: 644`): YAML needs quotes.
+    if (schema.type === 'string' && schema.pattern && (typeof got === 'number' || typeof got === 'boolean')) {
+      return {
+        message: `must be ${expected} written as text, not ${describeValue(got)}`,
+        hint: patternHints[schema.title ?? ''] ?? `put the value in quotes${example(key, schema)}`,
+      };
+    }
     return {
       message: `must be ${expected}, not ${describeValue(got)}`,
       hint: `write ${expected}${quotesNote}${example(key, schema)}`,
@@ -175,12 +195,12 @@ export const schemaText = {
       hint: `write \`${key ?? 'value'}: ${inlineYaml(expected)}\``,
     };
   },
-  required(missing: string, schema: SchemaLike | undefined): Text {
-    const property = schema?.properties?.[missing];
-    const what = property?.description ? ` (${lowerFirstSentence(property.description)})` : '';
+  /** `property` is the missing key's schema, `$ref` resolved. */
+  required(missing: string, property: SchemaLike | undefined): Text {
+    const what = property?.description ? ` — ${lowerFirstSentence(property.description)}` : '';
     return {
       message: `missing required key "${missing}"`,
-      hint: `add \`${missing}:\`${what}${property ? example(missing, property) : ''}`,
+      hint: `add \`${missing}:\`${property ? example(missing, property) : ''}${what}`,
     };
   },
   unknownKey(key: string, allowed: readonly string[], suggestion: string | undefined): Text {
@@ -194,7 +214,7 @@ export const schemaText = {
     };
   },
   pattern(schema: SchemaLike, got: unknown): Text {
-    const title = (schema.title ?? 'value').toLowerCase();
+    const title = noun(schema.title ?? 'value');
     const special = patternHints[schema.title ?? ''];
     return {
       message: `${describeValue(got)} is not a valid ${title}`,
@@ -202,7 +222,7 @@ export const schemaText = {
     };
   },
   invalidName(name: string, schema: SchemaLike): Text {
-    const title = (schema.title ?? 'name').toLowerCase();
+    const title = noun(schema.title ?? 'name');
     return {
       message: `"${name}" is not a valid ${title}`,
       hint: patternHints[schema.title ?? ''] ?? `rename it: ${lowerFirstSentence(schema.description ?? '')}`,
@@ -236,13 +256,27 @@ export const schemaText = {
     return {message: `"${property}" only applies together with "${missing}"`, hint: `add \`${missing}:\` or remove \`${property}\``};
   },
   alternatives(options: readonly SchemaLike[], got: unknown): Text {
-    const phrases = options.map((o) => (o.description ? `${describeExpected(o)} (${lowerFirstSentence(o.description)})` : describeExpected(o)));
-    return {message: `must be ${list(options.map((o) => describeExpected(o)))}, not ${describeValue(got)}`, hint: `write ${list(phrases)}`};
+    const phrase = (o: SchemaLike): string => {
+      const sample = exampleOf(o);
+      if (o.type === 'string' && sample !== undefined) return `text like "${String(sample)}"`;
+      if (o.type === 'object' && o.required?.length) return `a mapping with ${list(o.required, 'and')}`;
+      return describeExpected(o);
+    };
+    const samples = options.map(exampleOf).filter((x) => x !== undefined);
+    return {
+      message: `must be ${list(options.map(phrase))}, not ${describeValue(got)}`,
+      hint: samples.length > 0 ? `write it like ${list(samples.map((x) => `\`${inlineYaml(x)}\``))}` : `write ${list(options.map(phrase))}`,
+    };
   },
   generic(message: string): Text {
     return {message, hint: 'see docs/spec.md for this field'};
   },
 };
+
+/** A schema title as a noun in a sentence: "Time of day" → "time of day", "URL" stays. */
+function noun(title: string): string {
+  return /^[A-Z][a-z]/.test(title) ? title.charAt(0).toLowerCase() + title.slice(1) : title;
+}
 
 function lowerFirstSentence(text: string): string {
   const t = text.replace(/\.$/, '');

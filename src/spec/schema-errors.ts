@@ -90,9 +90,17 @@ export function translateSchemaErrors(raw: readonly RawSchemaError[], context: T
   });
 
   const issues: SchemaIssue[] = [];
+  const valueIssueAt = new Set<string>();
   raw.forEach((error, index) => {
     if (dropped.has(index)) return;
-    issues.push(...translateOne(error, context));
+    for (const issue of translateOne(error, context)) {
+      // One complaint per value: a URL failing both `format` and `pattern` is one problem.
+      if (issue.at === 'value') {
+        if (valueIssueAt.has(issue.pointer)) continue;
+        valueIssueAt.add(issue.pointer);
+      }
+      issues.push(issue);
+    }
   });
   return issues;
 }
@@ -129,8 +137,12 @@ function translateOne(error: RawSchemaError, context: TranslateContext): SchemaI
         },
       ];
     }
-    case 'required':
-      return [{pointer, at: 'key', text: schemaText.required(String(error.params.missingProperty), schema)}];
+    case 'required': {
+      const missing = String(error.params.missingProperty);
+      let property = schema.properties?.[missing];
+      if (property?.$ref) property = {...context.resolveRef(property.$ref), ...property};
+      return [{pointer, at: 'key', text: schemaText.required(missing, property)}];
+    }
     case 'type':
       return value(schemaText.type(key, schema, data));
     case 'minimum':

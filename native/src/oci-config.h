@@ -138,6 +138,9 @@ void be_config_free(be_config *c);
 const char *be_config_annotation(const be_config *c, const char *key);
 bool be_config_has_namespace(const be_config *c, int type);
 
+/* Parses mount options into m->flags/propagation/bind/data; refuses options only other runtimes implement. */
+int be_mount_options_parse(char *const *opts, be_mount *m, const char *path, be_error_t *err);
+
 /* Capability names ("CAP_CHOWN") ↔ numbers; -1 when unknown. */
 int be_cap_from_name(const char *name);
 const char *be_cap_name(int cap);

@@ -7,4 +7,11 @@ BE_IMAGE_MK := 1
 IMAGE_LIBS := -lzstd -lz -lcrypto
 LIBS_STATIC += $(IMAGE_LIBS)
 LIBS_ASAN += $(IMAGE_LIBS)
+# A fresh machine lacks the static archives: install them the way every project script installs packages
+# (under the shared apt lock), before anything links.
+IMAGE_ARCHIVES := /usr/lib/x86_64-linux-gnu/libz.a /usr/lib/x86_64-linux-gnu/libzstd.a /usr/lib/x86_64-linux-gnu/libcrypto.a
+ifneq ($(words $(wildcard $(IMAGE_ARCHIVES))),3)
+$(info image.mk: installing zlib1g-dev libzstd-dev libssl-dev for the image layer)
+IMAGE_APT := $(shell flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 zlib1g-dev libzstd-dev libssl-dev >&2 || { flock /tmp/berth-apt.lock apt-get update >&2; flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 zlib1g-dev libzstd-dev libssl-dev >&2; }; echo done)
+endif
 endif

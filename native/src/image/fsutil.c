@@ -294,8 +294,10 @@ int img_mkdir_p(const char *path, mode_t mode, be_error_t *err) {
 }
 
 int img_write_file_at(int dirfd, const char *name, const void *data, size_t len, be_error_t *err) {
-  char tmp[300];
-  snprintf(tmp, sizeof tmp, ".%s.tmp%d", name, (int)getpid());
+  char tmp[4200];
+  const char *slash = strrchr(name, '/');
+  int dlen = slash ? (int)(slash - name + 1) : 0;
+  snprintf(tmp, sizeof tmp, "%.*s.%s.tmp%d", dlen, name, slash ? slash + 1 : name, (int)getpid());
   img_autoclose int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0) return img_err(err, errno, "create `%s`", tmp);
   const char *p = data;

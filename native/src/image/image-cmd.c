@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <time.h>
 
+#include "containers.h"
 #include "extract.h"
 #include "fsutil.h"
 #include "json.h"
@@ -23,6 +24,8 @@ static const char usage[] =
     "  inspect IMAGE               JSON: id, names, layers, driver, config\n"
     "  rm IMAGE...                 remove images, then their unreferenced layers\n"
     "  prune                       remove layers no image uses\n"
+    "  mount IMAGE NAME            prepare a writable root for NAME from IMAGE and print its path\n"
+    "  umount NAME                 unmount and delete NAME's root\n"
     "  unpack-layer [--whiteouts overlay|apply] [--no-devices] BLOB DIR   extract one layer (testing)\n";
 
 /* Options shared by every engine command; the rest of argv is left from *optind_out. */
@@ -166,8 +169,9 @@ static int gc(be_store *st, bool report, be_error_t *err) {
   /* Containers keep their image's layers: containers/<name>/top holds the chain id. */
   char **keep = be_xmalloc0(sizeof *keep);
   size_t nk = 0;
-  cleanup_close int dfd = openat(st->root_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = dfd >= 0 ? fdopendir(be_steal(dfd)) : NULL;
+  int dfd = openat(st->root_fd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
+  if (!d && dfd >= 0) close(dfd);
   if (d) {
     struct dirent *de;
     while ((de = readdir(d))) {
@@ -213,7 +217,7 @@ int be_cmd_image(const be_global *g, int argc, char **argv, be_error_t *err) {
   const char *sub = argv[i];
   if (!strcmp(sub, "unpack-layer")) return cmd_unpack_layer(argc - i, argv + i, err);
   if (strcmp(sub, "load") && strcmp(sub, "ls") && strcmp(sub, "list") && strcmp(sub, "inspect") && strcmp(sub, "rm") &&
-      strcmp(sub, "prune"))
+      strcmp(sub, "prune") && strcmp(sub, "mount") && strcmp(sub, "umount"))
     return be_make_error(err, 0, "image: unknown command `%s`; run `berth-engine image --help`", sub);
   be_store st;
   if (be_store_open(&so, &st, err) < 0) {
@@ -243,6 +247,12 @@ int be_cmd_image(const be_global *g, int argc, char **argv, be_error_t *err) {
     rc = cmd_ls(&st, sargc, sargv, err);
   } else if (!strcmp(sub, "inspect")) {
     rc = cmd_inspect(&st, sargc, sargv, err);
+  } else if (!strcmp(sub, "mount")) {
+    cleanup_free char *rootfs = NULL;
+    if (sargc != 3) rc = be_make_error(err, 0, "image mount: needs IMAGE and NAME");
+    else if ((rc = be_croot_create(&st, sargv[2], sargv[1], &rootfs, NULL, err)) == 0) printf("%s\n", rootfs);
+  } else if (!strcmp(sub, "umount")) {
+    rc = sargc != 2 ? be_make_error(err, 0, "image umount: needs NAME") : be_croot_remove(&st, sargv[1], false, err);
   } else if (!strcmp(sub, "rm")) {
     rc = cmd_rm(&st, sargc, sargv, err);
   } else {

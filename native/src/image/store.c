@@ -174,8 +174,14 @@ int be_store_find_image(be_store *st, const char *ref, be_image_rec *out, be_err
   const char *idref = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : ref;
   int found = -1, matches = 0;
   for (size_t i = 0; i < n && found < 0; i++)
-    for (size_t j = 0; all[i].names[j]; j++)
-      if (strcmp(all[i].names[j], norm) == 0 || strcmp(all[i].names[j], ref) == 0) found = (int)i;
+    for (size_t j = 0; all[i].names[j]; j++) {
+      /* docker.io/ and docker.io/library/ are implied, as with docker and podman. */
+      const char *nm = all[i].names[j];
+      const char *shorter[] = {nm, strncmp(nm, "docker.io/", 10) == 0 ? nm + 10 : NULL,
+                               strncmp(nm, "docker.io/library/", 18) == 0 ? nm + 18 : NULL};
+      for (size_t k = 0; k < 3; k++)
+        if (shorter[k] && (strcmp(shorter[k], norm) == 0 || strcmp(shorter[k], ref) == 0)) found = (int)i;
+    }
   if (found < 0 && strlen(idref) >= 4)
     for (size_t i = 0; i < n; i++)
       if (strncmp(all[i].id, idref, strlen(idref)) == 0) found = (int)i, matches++;

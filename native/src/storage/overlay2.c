@@ -67,6 +67,7 @@ static int ov2_preflight(const char *home, be_error_t *err) {
 }
 
 static char *staging(const char *id) { return be_xasprintf(".staging-%s", id); }
+static void ov2_layer_abort(be_storage *s, const char *id);
 
 static int ov2_layer_begin(be_storage *s, const char *id, const char *parent, int *dirfd, be_error_t *err) {
   (void)parent;
@@ -135,7 +136,12 @@ static int ov2_layer_begin_p(be_storage *s, const char *id, const char *parent, 
   if (ov2_layer_begin(s, id, parent, dirfd, err) < 0) return -1;
   cleanup_free char *st = staging(id);
   cleanup_free char *pf = be_xasprintf("%s/parent", st);
-  return img_write_file_at(s->home_fd, pf, parent ? parent : "", parent ? strlen(parent) : 0, err);
+  if (img_write_file_at(s->home_fd, pf, parent ? parent : "", parent ? strlen(parent) : 0, err) < 0) {
+    close(*dirfd);
+    ov2_layer_abort(s, id);
+    return -1;
+  }
+  return 0;
 }
 
 static int ov2_layer_commit(be_storage *s, const char *id, be_error_t *err) {
@@ -193,6 +199,8 @@ static int mount_new_api(be_storage *s, const char *lower, const char *upper, co
                          be_error_t *err) {
   cleanup_close int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
   if (fs < 0) return errno == ENOSYS ? 1 : be_make_error(err, errno, "fsopen overlay");
+  /* "overlay" as the source, as mount(8) shows for legacy mounts (fsopen leaves it "none"). */
+  syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "overlay", 0);
   cleanup_free char *copy = be_xstrdup(lower);
   bool first = true;
   for (char *save = NULL, *l = strtok_r(copy, ":", &save); l; l = strtok_r(NULL, ":", &save)) {

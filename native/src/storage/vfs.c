@@ -32,7 +32,8 @@ static int vfs_layer_begin(be_storage *s, const char *id, const char *parent, in
     if (pfd < 0) return be_make_error(err, errno, "open parent layer `%s/%s`", s->home, pdir);
     if (img_copy_tree(pfd, fd, err) < 0) return be_error_wrap(err, "copy parent layer %.12s", parent);
   }
-  *dirfd = be_steal(fd);
+  *dirfd = fd;
+  fd = -1; /* be_steal would leave 0, a valid fd, for cleanup_close */
   return 0;
 }
 

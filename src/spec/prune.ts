@@ -17,11 +17,20 @@ export interface Pruned {
   removed: Map<string, Set<string>>;
 }
 
+/** Set an own data property, whatever the key (`__proto__` included). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, {value, enumerable: true, writable: true, configurable: true});
+}
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function pruneInvalid(data: unknown, pointers: readonly string[]): Pruned {
+/**
+ * `problems`: the JSON pointers of the schema errors, and whether each is about the key itself (an invalid
+ * name: the entry goes) or its value.
+ */
+export function pruneInvalid(data: unknown, problems: readonly {pointer: string; at: 'key' | 'value'}[]): Pruned {
   const removed = new Map<string, Set<string>>();
   const mark = (layer: string, section: string) => {
     const set = removed.get(layer) ?? new Set<string>();
@@ -32,7 +41,7 @@ export function pruneInvalid(data: unknown, pointers: readonly string[]): Pruned
   const spec = structuredClone(data);
   let usable = true;
 
-  for (const pointer of pointers) {
+  for (const {pointer, at} of problems) {
     const [first, second, third, fourth] = splitPointer(pointer);
     if (first === undefined) continue; // root-level problems: checked again below
     if (sections.has(first)) {
@@ -43,8 +52,12 @@ export function pruneInvalid(data: unknown, pointers: readonly string[]): Pruned
       if (second === undefined || !isObject(groups)) {
         delete spec.groups;
         mark('/groups', '*');
-      } else if (third === undefined || !isObject(groups[second])) {
-        groups[second] = {};
+      } else if (third === undefined || !Object.hasOwn(groups, second) || !isObject(groups[second])) {
+        if (third === undefined && at === 'key') {
+          delete groups[second];
+          mark('/groups', 'groups'); // hosts listing it would now see an unknown group
+        }
+        else setOwn(groups, second, {});
         mark(`/groups/${escapePointer(second)}`, '*');
       } else {
         delete (groups[second] as Record<string, unknown>)[third];
@@ -61,8 +74,12 @@ export function pruneInvalid(data: unknown, pointers: readonly string[]): Pruned
       else {
         const hosts = inventory.hosts;
         const layer = `/inventory/hosts/${escapePointer(third)}`;
-        if (fourth === undefined || !isObject(hosts[third])) {
-          hosts[third] = {};
+        if (fourth === undefined || !Object.hasOwn(hosts, third) || !isObject(hosts[third])) {
+          if (fourth === undefined && at === 'key') {
+            delete hosts[third];
+            mark('/inventory/hosts', 'connection'); // hosts jumping through it would now see an unknown host
+          }
+          else setOwn(hosts, third, {});
           mark(layer, '*');
         } else {
           delete (hosts[third] as Record<string, unknown>)[fourth];
@@ -87,7 +104,7 @@ export function isShadowed(finding: Finding, removed: Map<string, Set<string>>, 
   };
   if (hit('/groups')) return true;
   if (finding.host === undefined) return false;
-  const layers = ['', '/inventory/defaults', `/inventory/hosts/${escapePointer(finding.host)}`];
+  const layers = ['', '/inventory/defaults', '/inventory/hosts', `/inventory/hosts/${escapePointer(finding.host)}`];
   for (const group of groupsOf(finding.host)) layers.push(`/groups/${escapePointer(group)}`);
   return layers.some(hit);
 }

@@ -48,10 +48,10 @@ export interface Layer {
 
 /** A host's layers, lowest precedence first: top level, each group in listed order, the host itself. */
 export function hostLayers(spec: Spec, name: string): Layer[] {
-  const host = spec.inventory.hosts[name] ?? {};
+  const host = (Object.hasOwn(spec.inventory.hosts, name) ? spec.inventory.hosts[name] : undefined) ?? {};
   const layers: Layer[] = [{pointer: '', value: pickSections(spec)}];
   for (const group of host.groups ?? []) {
-    const value = spec.groups?.[group];
+    const value = spec.groups && Object.hasOwn(spec.groups, group) ? spec.groups[group] : undefined;
     if (value) layers.push({pointer: `/groups/${escapePointer(group)}`, value: pickSections(value)});
   }
   layers.push({pointer: `/inventory/hosts/${escapePointer(name)}`, value: pickSections(host)});
@@ -80,7 +80,11 @@ export function mergeLayer(lower: unknown, higher: unknown): unknown {
   for (const group of exclusiveKeys) {
     if (group.some((key) => higher[key] !== undefined)) for (const key of group) delete out[key];
   }
-  for (const [key, value] of Object.entries(higher)) out[key] = mergeLayer(out[key], value);
+  for (const [key, value] of Object.entries(higher)) {
+    // defineProperty, not assignment: a key named `__proto__` (a valid user or env name) must stay data.
+    const merged = mergeLayer(Object.hasOwn(out, key) ? out[key] : undefined, value);
+    Object.defineProperty(out, key, {value: merged, enumerable: true, writable: true, configurable: true});
+  }
   return out;
 }
 

@@ -107,7 +107,7 @@ class HostChecker {
         this.add('containers', ['containers', name], 'key', semanticText.missingField('container', name, 'image'));
       }
       container.dependsOn.forEach((dependency, index) => {
-        if (!(dependency in containers)) {
+        if (!Object.hasOwn(containers, dependency)) {
           this.add(
             'containers',
             ['containers', name, 'dependsOn', index],
@@ -145,7 +145,7 @@ class HostChecker {
       stack.push(name);
       const container = containers[name]!;
       container.dependsOn.forEach((dependency, index) => {
-        if (!(dependency in containers)) return;
+        if (!Object.hasOwn(containers, dependency)) return;
         const s = state.get(dependency);
         if (s === 'visiting') {
           const cycle = [...stack.slice(stack.indexOf(dependency)), dependency];
@@ -207,7 +207,7 @@ function connectionChecks(spec: Spec): Finding[] {
   const hosts = spec.inventory.hosts;
   const names = Object.keys(hosts).sort();
   const jumpOf = (name: string): {jump: string; pointer: string} | undefined => {
-    const own = hosts[name]?.jump;
+    const own = Object.hasOwn(hosts, name) ? hosts[name]?.jump : undefined;
     if (own !== undefined) return {jump: own, pointer: `/inventory/hosts/${escapePointer(name)}/jump`};
     const inherited = spec.inventory.defaults?.jump;
     return inherited === undefined ? undefined : {jump: inherited, pointer: '/inventory/defaults/jump'};
@@ -224,7 +224,7 @@ function connectionChecks(spec: Spec): Finding[] {
       if (entry.pointer !== '/inventory/defaults/jump') add(semanticText.jumpToSelf(name));
       continue;
     }
-    if (!(target in hosts)) {
+    if (!Object.hasOwn(hosts, target)) {
       add(semanticText.unknownJump(target, didYouMean(target, names)));
       continue;
     }
@@ -235,7 +235,7 @@ function connectionChecks(spec: Spec): Finding[] {
       chain.push(current);
       const next = jumpOf(current);
       const nextTarget = next ? inventoryHostJump(next.jump) : undefined;
-      if (nextTarget === undefined || !(nextTarget in hosts) || (nextTarget === current && next?.pointer === '/inventory/defaults/jump')) {
+      if (nextTarget === undefined || !Object.hasOwn(hosts, nextTarget) || (nextTarget === current && next?.pointer === '/inventory/defaults/jump')) {
         current = '';
         break;
       }

@@ -83,7 +83,7 @@ export function validateSpec(loaded: LoadedSpec): SpecReport {
   }
 
   // Checks across values run on what is left once the invalid sections are cut out.
-  const pruned = issues.length === 0 ? {data: loaded.data, removed: new Map()} : pruneInvalid(loaded.data, [...flagged]);
+  const pruned = issues.length === 0 ? {data: loaded.data, removed: new Map()} : pruneInvalid(loaded.data, issues);
   if (pruned.data !== undefined && (issues.length === 0 || schemaErrors(validate, pruned.data).length === 0)) {
     const spec = pruned.data as Spec;
     const groupsOf = (host: string) => spec.inventory.hosts[host]?.groups ?? [];

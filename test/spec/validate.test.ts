@@ -328,3 +328,39 @@ for (const c of cases) {
     t.is(report.valid, !c.expected.some((e) => e.severity === 'error'));
   });
 }
+
+test('validate: keys named like Object.prototype members are data, not prototype lookups', (t) => {
+  const report = check(yaml`
+    version: 1
+    inventory:
+      hosts:
+        h: {groups: [constructor, toString]}
+        __proto__: {port: 1}
+    containers:
+      a: {image: x, dependsOn: [constructor, toString]}
+      __proto__: {image: y}
+    users:
+      __proto__: {uid: 1000}
+  `);
+  t.deepEqual(report.entries.map(brief), [
+    {path: '/inventory/hosts/h/groups/0', at: '4:18', message: 'group "constructor" is not defined', severity: 'error'},
+    {path: '/inventory/hosts/h/groups/1', at: '4:31', message: 'group "toString" is not defined', severity: 'error'},
+    {path: '/inventory/hosts/__proto__', at: '5:5', message: '"__proto__" is not a valid host name', severity: 'error'},
+    {path: '/containers/a/dependsOn/1', at: '7:42', message: '"toString" is not a valid container name', severity: 'error'},
+    {path: '/containers/__proto__', at: '8:3', message: '"__proto__" is not a valid container name', severity: 'error'},
+  ]);
+});
+
+test('validate: a host removed for its invalid name does not make the hosts jumping through it fail too', (t) => {
+  const report = check(yaml`
+    version: 1
+    inventory:
+      hosts:
+        _bastion: {}
+        web: {jump: _bastion}
+        db: {jump: _bastoin}
+  `);
+  t.deepEqual(report.entries.map(brief), [
+    {path: '/inventory/hosts/_bastion', at: '4:5', message: '"_bastion" is not a valid host name', severity: 'error'},
+  ]);
+});

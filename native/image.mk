@@ -14,4 +14,15 @@ ifneq ($(words $(wildcard $(IMAGE_ARCHIVES))),3)
 $(info image.mk: installing zlib1g-dev libzstd-dev libssl-dev for the image layer)
 IMAGE_APT := $(shell flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 zlib1g-dev libzstd-dev libssl-dev >&2 || { flock /tmp/berth-apt.lock apt-get update >&2; flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 zlib1g-dev libzstd-dev libssl-dev >&2; }; echo done)
 endif
+
+# libFuzzer harness for tar + whiteout code (native/fuzz/): `make -C native fuzz`, then
+# build/fuzz/fuzz-extract -max_total_time=20 CORPUS_DIR. Needs clang (Debian package clang).
+FUZZ_SRCS := $(addprefix src/image/,extract.c tar.c stream.c digest.c fsutil.c) src/utils.c src/error.c
+FUZZ_FLAGS := -std=c11 -D_GNU_SOURCE= -Wall -Wextra -Werror -Isrc -g -O1 -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined
+.PHONY: fuzz
+fuzz: $(BUILD)/fuzz/fuzz-extract
+$(BUILD)/fuzz/fuzz-extract: fuzz/fuzz-extract.c $(FUZZ_SRCS) $(HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -o $@ fuzz/fuzz-extract.c $(FUZZ_SRCS) -lyajl -lzstd -lz -lcrypto
 endif

@@ -16,6 +16,7 @@ int be_croot_create(be_store *st, const char *name, const char *ref, char **root
   if (be_store_find_image(st, ref, &img, err) < 0) return -1;
   size_t n = be_strv_len(img.layers);
   int rc = -1;
+  int dfd = -1;
   cleanup_free char *dir = be_xasprintf("containers/%s", name);
   if (n == 0) {
     img_err(err, 0, "image `%s` has no layers", ref);
@@ -27,7 +28,7 @@ int be_croot_create(be_store *st, const char *name, const char *ref, char **root
     else img_err(err, errno, "mkdir `%s/%s`", st->root, dir);
     goto out;
   }
-  cleanup_close int dfd = openat(st->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  dfd = openat(st->root_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   const char *top = img.layers[n - 1];
   if (dfd < 0 || img_write_file_at(dfd, "top", top, strlen(top), err) < 0 ||
       img_write_file_at(dfd, "image", img.id, strlen(img.id), err) < 0) {
@@ -46,6 +47,7 @@ int be_croot_create(be_store *st, const char *name, const char *ref, char **root
   img_write_file_at(dfd, "rootfs", *rootfs, strlen(*rootfs), NULL);
   rc = 0;
 out:
+  if (dfd >= 0) close(dfd);
   if (rc == 0 && out) *out = img;
   else be_image_rec_clear(&img);
   return rc;

@@ -16,9 +16,12 @@ export function requireEngine(): string {
   return engine;
 }
 
-/** Installs Debian packages that provide `commands` when any is missing (under the shared apt lock). */
-export function ensureDebian(packages: string[], commands: string[]): void {
-  const missing = commands.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0);
+/** Installs Debian packages that provide `commands` (or `files`) when any is missing (under the apt lock). */
+export function ensureDebian(packages: string[], commands: string[], files: string[] = []): void {
+  const missing = [
+    ...commands.filter((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status !== 0),
+    ...files.filter((f) => !existsSync(f)),
+  ];
   if (missing.length === 0) return;
   const install = `flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 ${packages.join(' ')} >&2`;
   let r = spawnSync('sh', ['-c', install], {stdio: 'inherit'});

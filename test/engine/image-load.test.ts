@@ -111,7 +111,7 @@ test('a tampered layer blob is rejected and nothing is stored', (t) => {
   const manifest = JSON.parse(readFileSync(path.join(bad, 'blobs/sha256', mhex), 'utf8')) as {layers: {digest: string}[]};
   const blob = path.join(bad, 'blobs/sha256', manifest.layers[2]!.digest.slice(7));
   const bytes = readFileSync(blob);
-  bytes[bytes.length - 30] ^= 0xff;
+  bytes[bytes.length - 30] = (bytes[bytes.length - 30] ?? 0) ^ 0xff;
   writeFileSync(blob, bytes);
   const r = eng(dr, 'overlay2', 'load', bad);
   t.not(r.status, 0);

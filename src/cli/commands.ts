@@ -12,6 +12,20 @@ export interface Command {
 }
 
 export const commands: Record<string, Command> = {
+  render: {
+    summary: 'Render the files berth manages on each host, without touching any host',
+    usage: `Usage: berth render SPEC [--host NAME]... (--out DIR | --json)
+
+Render the files berth manages on each host (systemd units, storage setup, kernel settings, update
+configuration, users…) without touching any host. Pure: the same spec gives byte-identical output.
+
+Options:
+  --host NAME   only this host (repeatable; default every host in the inventory)
+  --out DIR     write DIR/HOST/files/<absolute path> and DIR/HOST/manifest.json (replaces an earlier render)
+  --json        print the file sets, contents included, as one JSON document on stdout
+`,
+    load: () => import('./render.js'),
+  },
   validate: {
     summary: 'Check a spec: every error at once, with file:line:col and a hint',
     usage: `Usage: berth validate SPEC [--json]

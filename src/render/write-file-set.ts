@@ -1,9 +1,13 @@
 /**
  * `berth render --out DIR`: a FileSet on disk as DIR/HOST/files/<absolute path> plus DIR/HOST/manifest.json
- * (everything but the contents). Written to a temporary sibling and renamed into place, so DIR/HOST is
- * always one complete render: no stale files from an earlier spec survive, and a re-run is byte-identical.
+ * (everything but the contents). No stale files from an earlier spec survive, and a re-run is byte-identical.
+ *
+ * A first render goes to a temporary sibling that is renamed into place. Over an earlier render (its
+ * manifest.json lists what it wrote) only files whose bytes differ are rewritten and the ones the spec
+ * dropped are removed: on a busy disk, rewriting and deleting thousands of unchanged files is what made a
+ * 100-host re-render slow (see bench/results/render.md), not rendering them.
  */
-import {mkdir, readdir, rename, rm, stat, writeFile} from 'node:fs/promises';
+import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {UserError} from '../errors.js';
 import type {FileSet} from './types.js';
@@ -37,43 +41,101 @@ export function outputPath(filesDir: string, hostPath: string): string {
   return target;
 }
 
-async function exists(p: string): Promise<boolean> {
-  return stat(p).then(
-    () => true,
-    () => false,
-  );
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
+/** The paths an earlier render wrote, from its manifest; undefined when there is none we can read. */
+function earlierPaths(final: string): string[] | undefined {
+  const text = readText(path.join(final, 'manifest.json'));
+  if (text === undefined) return undefined;
+  try {
+    const doc = JSON.parse(text) as {files?: {path?: unknown}[]};
+    if (!Array.isArray(doc.files)) return undefined;
+    return doc.files.map((f) => f.path).filter((p): p is string => typeof p === 'string');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes directories left empty below `stop` after a file in `dir` went away. */
+function pruneEmpty(dir: string, stop: string): void {
+  while (dir.startsWith(stop + path.sep)) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      return;
+    }
+    dir = path.dirname(dir);
+  }
+}
+
+function updateInPlace(fileSet: FileSet, final: string, earlier: string[]): void {
+  const filesDir = path.join(final, 'files');
+  const targets = fileSet.files.map((file) => outputPath(filesDir, file.path));
+  const wanted = new Set(fileSet.files.map((f) => f.path));
+  for (const old of earlier) {
+    if (wanted.has(old)) continue;
+    let target: string;
+    try {
+      target = outputPath(filesDir, old);
+    } catch {
+      continue; // not a path this function would have written
+    }
+    rmSync(target, {force: true});
+    pruneEmpty(path.dirname(target), filesDir);
+  }
+  fileSet.files.forEach((file, i) => {
+    const target = targets[i]!;
+    if (readText(target) === file.content) return;
+    mkdirSync(path.dirname(target), {recursive: true});
+    rmSync(target, {recursive: true, force: true});
+    writeFileSync(target, file.content);
+  });
+  const manifest = manifestOf(fileSet);
+  if (readText(path.join(final, 'manifest.json')) !== manifest) writeFileSync(path.join(final, 'manifest.json'), manifest);
+}
+
+/**
+ * Synchronous on purpose: a 100-host render writes thousands of small files, and node's promise-based fs
+ * pays a thread-pool round trip per call.
+ */
 export async function writeFileSet(fileSet: FileSet, dir: string): Promise<void> {
   const root = path.resolve(dir);
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(fileSet.host)) {
     throw new UserError(`render: refusing to write host ${JSON.stringify(fileSet.host)}: not a plain name`, 'rename the host in the spec');
   }
   const final = path.join(root, fileSet.host);
-  if ((await exists(final)) && !(await exists(path.join(final, 'manifest.json')))) {
-    const entries = await readdir(final);
-    if (entries.length > 0) {
-      throw new UserError(
-        `render: ${final} exists and is not an earlier render (no manifest.json): not overwriting it`,
-        'choose another --out directory, or remove that one',
-      );
-    }
+  const earlier = earlierPaths(final);
+  if (earlier === undefined && existsSync(final) && readdirSync(final).length > 0) {
+    throw new UserError(
+      `render: ${final} exists and is not an earlier render (no readable manifest.json): not overwriting it`,
+      'choose another --out directory, or remove that one',
+    );
+  }
+  // Every path is checked before anything is written.
+  for (const file of fileSet.files) outputPath(path.join(final, 'files'), file.path);
+  if (earlier !== undefined) {
+    updateInPlace(fileSet, final, earlier);
+    return;
   }
   const temp = path.join(root, `.${fileSet.host}.render-${process.pid}`);
-  await rm(temp, {recursive: true, force: true});
+  rmSync(temp, {recursive: true, force: true});
   const filesDir = path.join(temp, 'files');
-  await mkdir(filesDir, {recursive: true});
+  mkdirSync(filesDir, {recursive: true});
   try {
-    for (const file of fileSet.files) {
-      const target = outputPath(filesDir, file.path);
-      await mkdir(path.dirname(target), {recursive: true});
-      await writeFile(target, file.content);
-    }
-    await writeFile(path.join(temp, 'manifest.json'), manifestOf(fileSet));
-    await rm(final, {recursive: true, force: true});
-    await rename(temp, final);
+    const targets = fileSet.files.map((file) => outputPath(filesDir, file.path));
+    for (const d of new Set(targets.map((t) => path.dirname(t)))) mkdirSync(d, {recursive: true});
+    fileSet.files.forEach((file, i) => writeFileSync(targets[i]!, file.content));
+    writeFileSync(path.join(temp, 'manifest.json'), manifestOf(fileSet));
+    rmSync(final, {recursive: true, force: true});
+    renameSync(temp, final);
   } catch (error) {
-    await rm(temp, {recursive: true, force: true});
+    rmSync(temp, {recursive: true, force: true});
     throw error;
   }
 }

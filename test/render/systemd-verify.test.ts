@@ -6,6 +6,7 @@
 import test from 'ava';
 import {renderHost} from '../../src/render/index.js';
 import type {ResolvedHost} from '../../src/spec/types.js';
+import {exampleFiles, exampleHosts} from './examples.js';
 import {bareHost, fullHost} from './hosts.js';
 import {verifyUnits} from './systemd.js';
 
@@ -70,3 +71,15 @@ test('the verify check catches a unit systemd objects to (so the tests above can
   t.true(result.problems.some((l) => /Invalid memory limit 'lots'/.test(l)), result.output);
   t.true(result.problems.some((l) => /storage-setup is not executable/.test(l)), result.output);
 });
+
+for (const file of exampleFiles()) {
+  test(`systemd-analyze verify passes for every host of examples/${file}`, async (t) => {
+    for (const host of await exampleHosts(file)) {
+      const {files, units} = unitsToVerify(host);
+      const result = verifyUnits(files, units);
+      t.log(`${host.name}: verified ${units.join(' ')}`);
+      t.deepEqual(result.problems, [], `${host.name}:\n${result.output}`);
+      t.is(result.exitCode, 0, `${host.name}:\n${result.output}`);
+    }
+  });
+}

@@ -101,11 +101,12 @@ function hostLogTail(h: HostState): string {
 function sshBanner(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({host: '127.0.0.1', port});
+    const timer = setTimeout(() => done(false), 5000);
     const done = (ok: boolean) => {
+      clearTimeout(timer);
       socket.destroy();
       resolve(ok);
     };
-    socket.setTimeout(5000, () => done(false));
     socket.once('data', (d: Buffer) => done(d.toString().startsWith('SSH-')));
     socket.once('error', () => done(false));
   });
@@ -240,6 +241,16 @@ export async function startFleet(options: StartFleetOptions = {}): Promise<Fleet
     const timeoutFor = (h: HostState) => options.bootTimeoutMs ?? (h.kind === 'vm' ? 15 * 60_000 : 180_000);
     /** Waits until SSH logs in (and, when `notBootId` is given, reports another boot_id). */
     const waitReady = async (h: HostState, host: FleetHost, notBootId?: string): Promise<void> => {
+      // Keeps the event loop alive while we wait: seen here, a process whose only pending work was this loop
+      // reached 'beforeExit' during a container's reboot (ava: "Promise returned by test never resolved").
+      const keepAlive = setInterval(() => {}, 1000);
+      try {
+        await waitReadyLoop(h, host, notBootId);
+      } finally {
+        clearInterval(keepAlive);
+      }
+    };
+    const waitReadyLoop = async (h: HostState, host: FleetHost, notBootId?: string): Promise<void> => {
       const deadline = Date.now() + timeoutFor(h);
       let last = '';
       while (Date.now() < deadline) {

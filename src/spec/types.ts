@@ -28,6 +28,8 @@ export interface Sections {
 }
 
 export interface Spec extends Sections {
+  /** Optional schema reference for editors (JSON specs). */
+  $schema?: string;
   /** Spec format version; only 1 exists. */
   version: 1;
   inventory: Inventory;
@@ -183,6 +185,19 @@ export type HealthGate =
   | {tcp: string; timeout?: string}
   | {http: string; status?: number; timeout?: string};
 
+export interface EtcdLock {
+  endpoints: string[];
+  key?: string;
+}
+
+export interface FleetLock {
+  url: string;
+  group?: string;
+}
+
+/** Exactly one backend. */
+export type RebootLock = {etcd: EtcdLock} | {fleetlock: FleetLock};
+
 export interface UpdatesSection {
   strategy?: 'off' | 'window' | 'fleet-lock' | 'orchestrated';
   windows?: MaintenanceWindow[];
@@ -191,7 +206,7 @@ export interface UpdatesSection {
   /** How many hosts may fail before a rolling update halts: a count or a percentage. */
   failureBudget?: number | string;
   /** Reboot lock for self-updating hosts (strategy fleet-lock). Exactly one backend. */
-  lock?: {etcd: {endpoints: string[]; key?: string}} | {fleetlock: {url: string; group?: string}};
+  lock?: RebootLock;
   health?: HealthGate[];
 }
 

@@ -7,6 +7,7 @@
 #include "commands.h"
 #include "error.h"
 #include "runtime.h"
+#include "image/engine-run.h"
 #include "image/image-cmd.h"
 
 typedef struct be_command {
@@ -18,6 +19,10 @@ typedef struct be_command {
 /* One line per command. The engine layer (src/image/, src/storage/) adds its commands here too, declared in its
  * own header. */
 static const be_command commands[] = {
+    {"run", be_cmd_run_dispatch, "run [--rm] [--name N] [--memory M] [--pids N] [-e K=V] [-v SRC:DST[:ro]] [--read-only] [--network none|host] IMAGE [CMD...]"},
+    {"ps", be_cmd_ps, "ps [-a] [--json]: engine containers"},
+    {"stop", be_cmd_stop, "stop [-t SECONDS] NAME...: SIGTERM, then SIGKILL after the grace period"},
+    {"rm", be_cmd_rm, "rm [-f] NAME...: remove engine containers and their roots"},
     {"create", be_cmd_create, "create --bundle DIR [--console-socket S] [--pid-file F] ID"},
     {"start", be_cmd_start, "start ID"},
     {"run", be_cmd_run, "run --bundle DIR [--detach] [--init] ID"},

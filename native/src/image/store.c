@@ -79,6 +79,15 @@ int be_store_open(const be_store_opts *o, be_store *st, be_error_t *err) {
   return 0;
 }
 
+void be_store_unlock(be_store *st) {
+  if (st->lock_fd >= 0) flock(st->lock_fd, LOCK_UN);
+}
+
+int be_store_lock(be_store *st, be_error_t *err) {
+  if (st->lock_fd >= 0 && flock(st->lock_fd, LOCK_EX) < 0) return img_err(err, errno, "lock `%s/lock`", st->root);
+  return 0;
+}
+
 void be_store_close(be_store *st) {
   be_storage_close(&st->storage);
   if (st->lock_fd >= 0) close(st->lock_fd);

@@ -33,6 +33,9 @@ typedef struct be_store_opts {
 /* Opens (and locks) the data root; refuses a driver different from the recorded one. */
 int be_store_open(const be_store_opts *o, be_store *st, be_error_t *err);
 void be_store_close(be_store *st);
+/* Releases / retakes the data root lock (a foreground `run` must not hold it while the container runs). */
+void be_store_unlock(be_store *st);
+int be_store_lock(be_store *st, be_error_t *err);
 
 typedef struct be_image_rec {
   char id[65];     /* config digest hex */

@@ -1,0 +1,541 @@
+/* `berth-engine run IMAGE`: prepare the root with the storage driver, build the OCI config from the image
+ * config + flags on top of the runtime's hardened default spec, create + start through runtime.h, tell
+ * systemd READY=1 (NOTIFY_SOCKET) once the container process runs, wait, clean up. Also ps/stop/rm. */
+#define _GNU_SOURCE
+#include "engine-run.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../runtime.h"
+#include "containers.h"
+#include "fsutil.h"
+#include "json.h"
+#include "store.h"
+
+struct run_flags {
+  bool rm, read_only;
+  const char *name, *network, *workdir, *user, *hostname;
+  long long memory, pids;
+  char **env, **volumes, **publish;
+  size_t nenv, nvol, npub;
+  be_store_opts so;
+};
+
+static int parse_size(const char *s, long long *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (end == s || v < 0) return -1;
+  long long mul = 1;
+  switch (*end) {
+  case 0: break;
+  case 'b': case 'B': mul = 1; end++; break;
+  case 'k': case 'K': mul = 1024; end++; break;
+  case 'm': case 'M': mul = 1024 * 1024; end++; break;
+  case 'g': case 'G': mul = 1024LL * 1024 * 1024; end++; break;
+  default: return -1;
+  }
+  if (*end == 'b' || *end == 'B') end++;
+  if (*end) return -1;
+  *out = (long long)(v * (double)mul);
+  return 0;
+}
+
+static void push(char ***v, size_t *n, const char *s) {
+  *v = realloc(*v, (*n + 2) * sizeof **v);
+  (*v)[(*n)++] = be_xstrdup(s);
+  (*v)[*n] = NULL;
+}
+
+/* KEY=VALUE list with later entries replacing earlier ones of the same key. */
+static void env_set(char ***v, size_t *n, const char *kv) {
+  const char *eq = strchr(kv, '=');
+  size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+  for (size_t i = 0; i < *n; i++)
+    if (strncmp((*v)[i], kv, klen) == 0 && (*v)[i][klen] == '=') {
+      free((*v)[i]);
+      (*v)[i] = eq ? be_xstrdup(kv) : be_xasprintf("%s=%s", kv, getenv(kv) ? getenv(kv) : "");
+      return;
+    }
+  if (eq) push(v, n, kv);
+  else {
+    cleanup_free char *full = be_xasprintf("%s=%s", kv, getenv(kv) ? getenv(kv) : "");
+    push(v, n, full);
+  }
+}
+
+static void strv_from_json(yajl_val arr, char ***v, size_t *n) {
+  for (size_t i = 0; i < ij_len(arr); i++) {
+    yajl_val s = ij_at(arr, i);
+    if (s && YAJL_IS_STRING(s)) push(v, n, YAJL_GET_STRING(s));
+  }
+}
+
+/* user: "uid[:gid]" numbers, or names looked up in the image's /etc/passwd and /etc/group. */
+static int resolve_user(const char *rootfs, const char *user, uint32_t *uid, uint32_t *gid, be_error_t *err) {
+  *uid = *gid = 0;
+  if (!user || !*user) return 0;
+  cleanup_free char *u = be_xstrdup(user);
+  char *g = strchr(u, ':');
+  if (g) *g++ = 0;
+  long v;
+  bool uid_numeric = be_parse_long(u, &v) == 0;
+  if (uid_numeric) *uid = (uint32_t)v;
+  bool gid_set = false;
+  cleanup_free char *pw = be_xasprintf("%s/etc/passwd", rootfs);
+  cleanup_free char *text = NULL;
+  size_t len;
+  if (!uid_numeric || !g) {
+    if (be_read_file(pw, &text, &len, NULL) == 0) {
+      for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char *f[4] = {0};
+        char *p = l;
+        for (int i = 0; i < 4 && p; i++) {
+          f[i] = p;
+          p = strchr(p, ':');
+          if (p) *p++ = 0;
+        }
+        if (!f[3]) continue;
+        if ((uid_numeric && (uint32_t)atol(f[2]) == *uid) || (!uid_numeric && strcmp(f[0], u) == 0)) {
+          *uid = (uint32_t)atol(f[2]);
+          *gid = (uint32_t)atol(f[3]);
+          gid_set = true;
+          uid_numeric = true;
+          break;
+        }
+      }
+    }
+    if (!uid_numeric) return be_make_error(err, 0, "user `%s` is not in the image's /etc/passwd; give a numeric uid", u);
+  }
+  if (g) {
+    if (be_parse_long(g, &v) == 0) *gid = (uint32_t)v;
+    else return be_make_error(err, 0, "group `%s`: give a numeric gid", g);
+  } else if (!gid_set) {
+    *gid = 0;
+  }
+  return 0;
+}
+
+static int add_volume(be_config *cfg, const char *spec, be_error_t *err) {
+  cleanup_free char *s = be_xstrdup(spec);
+  char *dst = strchr(s, ':');
+  if (!dst || s[0] != '/') return be_make_error(err, 0, "-v `%s`: use /host/path:/container/path[:ro]", spec);
+  *dst++ = 0;
+  char *opt = strchr(dst, ':');
+  if (opt) *opt++ = 0;
+  if (dst[0] != '/') return be_make_error(err, 0, "-v `%s`: the container path must be absolute", spec);
+  if (opt && strcmp(opt, "ro") && strcmp(opt, "rw")) return be_make_error(err, 0, "-v `%s`: options are ro or rw", spec);
+  struct stat sb;
+  if (stat(s, &sb) < 0) return be_make_error(err, errno, "-v `%s`: host path `%s`", spec, s);
+  cfg->mounts = realloc(cfg->mounts, (cfg->nmounts + 1) * sizeof *cfg->mounts);
+  be_mount *m = &cfg->mounts[cfg->nmounts++];
+  memset(m, 0, sizeof *m);
+  m->destination = be_xstrdup(dst);
+  m->source = be_xstrdup(s);
+  m->type = be_xstrdup("bind");
+  m->bind = m->recursive_bind = true;
+  m->propagation = MS_PRIVATE | MS_REC;
+  if (opt && !strcmp(opt, "ro")) m->flags |= MS_RDONLY;
+  return 0;
+}
+
+static void drop_namespace(be_config *cfg, int type) {
+  size_t k = 0;
+  for (size_t i = 0; i < cfg->nnamespaces; i++) {
+    if (cfg->namespaces[i].type == type) {
+      free(cfg->namespaces[i].path);
+      continue;
+    }
+    cfg->namespaces[k++] = cfg->namespaces[i];
+  }
+  cfg->nnamespaces = k;
+}
+
+/* Builds the runtime config: the runtime's default spec (podman's caps, masked paths, Docker's seccomp),
+ * then the image's Entrypoint/Cmd/Env/WorkingDir/User, then the flags. */
+static int build_config(const struct run_flags *f, const char *rootfs, const char *bundle, yajl_val image_config,
+                        char **cmd, be_config **out, be_error_t *err) {
+  cleanup_free char *spec = be_spec_default_json(false);
+  be_config *cfg = NULL;
+  if (be_config_parse(spec, strlen(spec), bundle, &cfg, err) < 0) return be_error_wrap(err, "default spec");
+  yajl_val ic = ij_get(image_config, "config");
+  char **args = NULL, **env = NULL;
+  size_t na = 0, ne = 0;
+  strv_from_json(ij_get(ic, "Entrypoint"), &args, &na);
+  if (cmd && cmd[0])
+    for (size_t i = 0; cmd[i]; i++) push(&args, &na, cmd[i]);
+  else strv_from_json(ij_get(ic, "Cmd"), &args, &na);
+  if (na == 0) {
+    be_config_free(cfg);
+    return be_make_error(err, 0, "the image has no Entrypoint or Cmd: give a command after the image name");
+  }
+  push(&env, &ne, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  yajl_val ienv = ij_get(ic, "Env");
+  for (size_t i = 0; i < ij_len(ienv); i++)
+    if (YAJL_IS_STRING(ij_at(ienv, i))) env_set(&env, &ne, YAJL_GET_STRING(ij_at(ienv, i)));
+  cleanup_free char *host = be_xasprintf("HOSTNAME=%s", f->hostname);
+  env_set(&env, &ne, host);
+  for (size_t i = 0; i < f->nenv; i++) env_set(&env, &ne, f->env[i]);
+  be_strv_free(cfg->process.args);
+  be_strv_free(cfg->process.env);
+  cfg->process.args = args;
+  cfg->process.env = env;
+  cfg->process.terminal = false;
+  const char *wd = f->workdir ? f->workdir : ij_get_str(ic, "WorkingDir");
+  free(cfg->process.cwd);
+  cfg->process.cwd = be_xstrdup(wd && *wd ? wd : "/");
+  const char *user = f->user ? f->user : ij_get_str(ic, "User");
+  if (resolve_user(rootfs, user, &cfg->process.uid, &cfg->process.gid, err) < 0) {
+    be_config_free(cfg);
+    return -1;
+  }
+  free(cfg->root_path);
+  cfg->root_path = be_xstrdup(rootfs);
+  cfg->root_readonly = f->read_only;
+  free(cfg->hostname);
+  cfg->hostname = strndup(f->hostname, 63);
+  for (size_t i = 0; i < f->nvol; i++)
+    if (add_volume(cfg, f->volumes[i], err) < 0) {
+      be_config_free(cfg);
+      return -1;
+    }
+  if (f->memory > 0) {
+    cfg->has_resources = true;
+    cfg->resources.has_memory_limit = true;
+    cfg->resources.memory_limit = f->memory;
+  }
+  if (f->pids > 0) {
+    cfg->has_resources = true;
+    cfg->resources.has_pids_limit = true;
+    cfg->resources.pids_limit = f->pids;
+  }
+  if (!strcmp(f->network, "host")) drop_namespace(cfg, CLONE_NEWNET);
+  *out = cfg;
+  return 0;
+}
+
+/* sd_notify(3) without libsystemd: one datagram to $NOTIFY_SOCKET (path or @abstract). */
+static void notify_systemd(const char *msg) {
+  const char *path = getenv("NOTIFY_SOCKET");
+  if (!path || !*path || strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) return;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  strcpy(sa.sun_path, path);
+  if (sa.sun_path[0] == '@') sa.sun_path[0] = 0;
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+  sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, len);
+  close(fd);
+}
+
+static volatile pid_t forward_pid;
+static void forward_signal(int sig) {
+  if (forward_pid > 0) kill(forward_pid, sig);
+}
+
+static void random_name(char *buf, size_t n) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  snprintf(buf, n, "c%08lx%04x", (unsigned long)(ts.tv_nsec ^ ts.tv_sec), (unsigned)getpid() & 0xffff);
+}
+
+static int write_status(be_store *st, const char *name, const char *status) {
+  cleanup_free char *p = be_xasprintf("containers/%s/status", name);
+  return img_write_file_at(st->root_fd, p, status, strlen(status), NULL);
+}
+
+static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err) {
+  static const struct option opts[] = {
+      {"rm", no_argument, NULL, 'R'},          {"name", required_argument, NULL, 'n'},
+      {"memory", required_argument, NULL, 'm'}, {"pids", required_argument, NULL, 'P'},
+      {"pids-limit", required_argument, NULL, 'P'}, {"env", required_argument, NULL, 'e'},
+      {"volume", required_argument, NULL, 'v'}, {"publish", required_argument, NULL, 'p'},
+      {"read-only", no_argument, NULL, 'r'},    {"network", required_argument, NULL, 'N'},
+      {"net", required_argument, NULL, 'N'},    {"workdir", required_argument, NULL, 'w'},
+      {"user", required_argument, NULL, 'u'},   {"hostname", required_argument, NULL, 'h'},
+      {"data-root", required_argument, NULL, 'D'}, {"storage-driver", required_argument, NULL, 'S'},
+      {NULL, 0, NULL, 0}};
+  struct run_flags f = {.network = "none"};
+  f.so.data_root = getenv("BERTH_ENGINE_DATA_ROOT");
+  f.so.driver = getenv("BERTH_ENGINE_STORAGE_DRIVER");
+  if (f.so.driver && !*f.so.driver) f.so.driver = NULL;
+  int c, rc = -1;
+  while ((c = getopt_long(argc, argv, "+e:v:p:m:w:u:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'R': f.rm = true; break;
+    case 'n': f.name = optarg; break;
+    case 'm':
+      if (parse_size(optarg, &f.memory) < 0) return be_make_error(err, 0, "--memory `%s`: use bytes or a k/m/g suffix", optarg);
+      break;
+    case 'P': {
+      long v;
+      if (be_parse_long(optarg, &v) < 0 || v <= 0) return be_make_error(err, 0, "--pids `%s`: give a positive number", optarg);
+      f.pids = v;
+      break;
+    }
+    case 'e': push(&f.env, &f.nenv, optarg); break;
+    case 'v': push(&f.volumes, &f.nvol, optarg); break;
+    case 'p': push(&f.publish, &f.npub, optarg); break;
+    case 'r': f.read_only = true; break;
+    case 'N': f.network = optarg; break;
+    case 'w': f.workdir = optarg; break;
+    case 'u': f.user = optarg; break;
+    case 'h': f.hostname = optarg; break;
+    case 'D': f.so.data_root = optarg; break;
+    case 'S': f.so.driver = optarg; break;
+    default: return be_make_error(err, 0, "run: unknown option `%s`; see `berth-engine run --help`", argv[optind - 1]);
+    }
+  }
+  if (optind >= argc) return be_make_error(err, 0, "run: name an image (berth-engine run [OPTIONS] IMAGE [CMD...])");
+  if (strcmp(f.network, "none") && strcmp(f.network, "host"))
+    return be_make_error(err, 0, "--network `%s`: this build supports none and host (bridge is not implemented yet)", f.network);
+  if (f.npub) return be_make_error(err, 0, "-p needs --network bridge, which this build does not implement yet");
+  const char *image = argv[optind];
+  char **cmd = argv + optind + 1;
+  char namebuf[32];
+  if (!f.name) {
+    random_name(namebuf, sizeof namebuf);
+    f.name = namebuf;
+  }
+  if (!f.hostname) f.hostname = f.name;
+  be_store st;
+  if (be_store_open(&f.so, &st, err) < 0) {
+    be_store_close(&st);
+    return -1;
+  }
+  cleanup_free char *rootfs = NULL;
+  be_image_rec img = {0};
+  be_config *cfg = NULL;
+  yajl_val iconf = NULL;
+  bool created = false;
+  const char *rt_root = g->root;
+  if (be_croot_create(&st, f.name, image, &rootfs, &img, err) < 0) goto out;
+  created = true;
+  {
+    cleanup_free char *cpath = be_xasprintf("images/%s/config.json", img.id);
+    iconf = ij_parse_file(st.root_fd, cpath, 8u << 20, err);
+    if (!iconf) goto out;
+  }
+  cleanup_free char *bundle = be_xasprintf("%s/containers/%s", st.root, f.name);
+  if (build_config(&f, rootfs, bundle, iconf, cmd, &cfg, err) < 0) goto out;
+  write_status(&st, f.name, "created");
+  be_store_unlock(&st);
+  /* Stale runtime state of an earlier container with this name (killed engine) would block create. */
+  be_error_t e = NULL;
+  be_container_delete(rt_root, f.name, true, &e);
+  be_error_release(&e);
+  be_run_opts ro = {.root = rt_root, .id = f.name, .bundle = bundle, .init = true};
+  if (be_container_create(&ro, cfg, err) < 0) goto relock;
+  be_state s;
+  if (be_container_state(rt_root, f.name, &s, err) < 0) goto relock;
+  pid_t pid = s.pid;
+  be_state_clear(&s);
+  forward_pid = pid;
+  struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
+  int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+  for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, NULL);
+  if (be_container_start(rt_root, f.name, err) < 0) {
+    be_container_delete(rt_root, f.name, true, &e);
+    be_error_release(&e);
+    goto relock;
+  }
+  {
+    cleanup_free char *ready = be_xasprintf("READY=1\nMAINPID=%d\nSTATUS=container %s running", (int)getpid(), f.name);
+    notify_systemd(ready);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  forward_pid = 0;
+  rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  notify_systemd("STOPPING=1");
+  be_container_delete(rt_root, f.name, true, &e);
+  be_error_release(&e);
+relock:
+  be_store_lock(&st, NULL);
+out:
+  if (created) {
+    be_error_t e2 = NULL;
+    if (f.rm || rc < 0) be_croot_remove(&st, f.name, true, &e2);
+    else {
+      be_croot_unmount(&st, f.name, &e2);
+      char buf[32];
+      snprintf(buf, sizeof buf, "exited %d", rc);
+      write_status(&st, f.name, buf);
+    }
+    be_error_release(&e2);
+  }
+  if (iconf) yajl_tree_free(iconf);
+  be_config_free(cfg);
+  be_image_rec_clear(&img);
+  be_store_close(&st);
+  be_strv_free(f.env);
+  be_strv_free(f.volumes);
+  be_strv_free(f.publish);
+  return rc;
+}
+
+int be_cmd_run_dispatch(const be_global *g, int argc, char **argv, be_error_t *err) {
+  /* The OCI runtime's `run` always names a bundle (runc defaults it to the cwd: a config.json there). */
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--bundle") || !strcmp(argv[i], "-b") || !strncmp(argv[i], "--bundle=", 9)) return be_cmd_run(g, argc, argv, err);
+    if (argv[i][0] != '-') break;
+  }
+  if (argc == 2 && argv[1][0] != '-' && be_path_exists("config.json")) return be_cmd_run(g, argc, argv, err);
+  return engine_run(g, argc, argv, err);
+}
+
+/* Takes --data-root/--storage-driver from anywhere in argv (compacting it) and opens the store. */
+static int open_store_from(int *argc, char **argv, be_store *st, int *first, be_error_t *err) {
+  be_store_opts so = {.data_root = getenv("BERTH_ENGINE_DATA_ROOT"), .driver = getenv("BERTH_ENGINE_STORAGE_DRIVER")};
+  if (so.driver && !*so.driver) so.driver = NULL;
+  int k = 1;
+  for (int i = 1; i < *argc; i++) {
+    if (!strcmp(argv[i], "--data-root") && i + 1 < *argc) so.data_root = argv[++i];
+    else if (!strcmp(argv[i], "--storage-driver") && i + 1 < *argc) so.driver = argv[++i];
+    else argv[k++] = argv[i];
+  }
+  *argc = k;
+  *first = 1;
+  if (be_store_open(&so, st, err) < 0) {
+    be_store_close(st);
+    return -1;
+  }
+  return 0;
+}
+
+int be_cmd_ps(const be_global *g, int argc, char **argv, be_error_t *err) {
+  be_store st;
+  int i;
+  if (open_store_from(&argc, argv, &st, &i, err) < 0) return -1;
+  bool all = false, json = false;
+  for (; i < argc; i++) {
+    if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all")) all = true;
+    else if (!strcmp(argv[i], "--json")) json = true;
+    else {
+      be_store_close(&st);
+      return be_make_error(err, 0, "ps: unknown option `%s`", argv[i]);
+    }
+  }
+  char **names = be_croot_list(&st);
+  be_buf b = {0};
+  if (json) be_buf_puts(&b, "[");
+  else be_buf_printf(&b, "%-24s %-12s %-10s %s\n", "NAME", "IMAGE", "PID", "STATUS");
+  bool first = true;
+  for (size_t k = 0; names[k]; k++) {
+    be_state s;
+    be_error_t e = NULL;
+    bool running = be_container_state(g->root, names[k], &s, &e) == 0 && s.status == BE_RUNNING;
+    pid_t pid = running ? s.pid : 0;
+    if (!e) be_state_clear(&s);
+    be_error_release(&e);
+    cleanup_free char *ip = be_xasprintf("containers/%s/image", names[k]);
+    cleanup_free char *sp = be_xasprintf("containers/%s/status", names[k]);
+    cleanup_free char *image = img_read_file_at(st.root_fd, ip, 128, NULL);
+    cleanup_free char *status = img_read_file_at(st.root_fd, sp, 128, NULL);
+    const char *shown = running ? "running" : status && strncmp(status, "exited", 6) == 0 ? status : "stopped";
+    if (!running && !all) continue;
+    if (json) {
+      be_buf_printf(&b, "%s{\"name\":", first ? "" : ",");
+      be_buf_json_string(&b, names[k]);
+      be_buf_printf(&b, ",\"image\":\"sha256:%s\",\"pid\":%d,\"status\":", image ? image : "", (int)pid);
+      be_buf_json_string(&b, shown);
+      be_buf_puts(&b, "}");
+    } else {
+      be_buf_printf(&b, "%-24s %-12.12s %-10d %s\n", names[k], image ? image : "", (int)pid, shown);
+    }
+    first = false;
+  }
+  if (json) be_buf_puts(&b, "]\n");
+  fwrite(b.data, 1, b.len, stdout);
+  free(b.data);
+  be_strv_free(names);
+  be_store_close(&st);
+  return 0;
+}
+
+static bool still_running(const char *root, const char *name) {
+  be_state s;
+  be_error_t e = NULL;
+  if (be_container_state(root, name, &s, &e) < 0) {
+    be_error_release(&e);
+    return false;
+  }
+  bool r = s.status == BE_RUNNING || s.status == BE_CREATED;
+  be_state_clear(&s);
+  return r;
+}
+
+int be_cmd_stop(const be_global *g, int argc, char **argv, be_error_t *err) {
+  long grace = 10;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-'; i++) {
+    if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time")) && i + 1 < argc) {
+      if (be_parse_long(argv[++i], &grace) < 0 || grace < 0) return be_make_error(err, 0, "stop: -t needs seconds");
+    } else return be_make_error(err, 0, "stop: unknown option `%s`", argv[i]);
+  }
+  if (i >= argc) return be_make_error(err, 0, "stop: name a container");
+  for (; i < argc; i++) {
+    const char *name = argv[i];
+    if (be_validate_id(name, err) < 0) return -1;
+    if (!still_running(g->root, name)) continue;
+    /* SIGTERM to the container's init, then SIGKILL to everything in its cgroup after the grace period. */
+    be_error_t e = NULL;
+    be_container_kill(g->root, name, SIGTERM, false, &e);
+    be_error_release(&e);
+    struct timespec t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+      if (!still_running(g->root, name)) break;
+      clock_gettime(CLOCK_MONOTONIC, &now);
+      if (now.tv_sec - t0.tv_sec >= grace) {
+        be_container_kill(g->root, name, SIGKILL, true, &e);
+        be_error_release(&e);
+        break;
+      }
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    for (int k = 0; k < 500 && still_running(g->root, name); k++) {
+      struct timespec ts = {0, 10 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    printf("%s\n", name);
+  }
+  return 0;
+}
+
+int be_cmd_rm(const be_global *g, int argc, char **argv, be_error_t *err) {
+  be_store st;
+  int i;
+  if (open_store_from(&argc, argv, &st, &i, err) < 0) return -1;
+  bool force = false;
+  if (i < argc && (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))) force = true, i++;
+  int rc = 0;
+  if (i >= argc) rc = be_make_error(err, 0, "rm: name a container");
+  for (; rc == 0 && i < argc; i++) {
+    if (still_running(g->root, argv[i])) {
+      if (!force) {
+        rc = be_make_error(err, EBUSY, "rm `%s`: the container is running; `berth-engine stop %s` first, or rm -f", argv[i], argv[i]);
+        break;
+      }
+      be_error_t e = NULL;
+      be_container_delete(g->root, argv[i], true, &e);
+      be_error_release(&e);
+    }
+    rc = be_croot_remove(&st, argv[i], false, err);
+    if (rc == 0) printf("%s\n", argv[i]);
+  }
+  be_store_close(&st);
+  return rc;
+}

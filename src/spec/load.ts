@@ -138,7 +138,8 @@ export function parseSpecText(text: string, file: string): LoadedSpec {
     prettyErrors: false,
     merge: true,
     uniqueKeys: true,
-    logLevel: 'silent',
+    // 'error', not 'silent': silent also drops MULTIPLE_DOCS (yaml 2.9); warnings would go to process.emitWarning.
+    logLevel: 'error',
   });
   const firstOfDuplicate = mapPositions(doc, nodes);
 

@@ -60,4 +60,83 @@ Exit codes: 0 printed · 2 bad usage
 `,
     load: () => import('./schema.js'),
   },
+  plan: {
+    summary: 'Show what apply would change on each host (drift included); changes nothing',
+    usage: `Usage: berth plan SPEC [--host NAME]... [--json]
+
+Probe each host (one SSH round trip) and show, like a diff, what berth apply would do: files to create (+),
+change or repair (~: drift = edited on the host) and delete (-), units to enable/start/restart, actions.
+Nothing changes on the hosts.
+
+Options:
+  --host NAME         only this host (repeatable; default every host in the inventory)
+  --json              one JSON document on stdout (progress stays on stderr)
+  --concurrency N     hosts at once (default 10)
+  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
+  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+
+Exit codes: 0 planned · 2 usage · 3 invalid spec · 4 some host could not be planned
+`,
+    load: () => import('./plan.js'),
+  },
+  apply: {
+    summary: 'Bring hosts to the spec: new generation, atomic switch, rollback on failure',
+    usage: `Usage: berth apply SPEC [--host NAME]... [--concurrency 10] [--fail-fast] [--json] [--yes]
+
+For each host: probe, plan, and when something differs upload the new generation (and berth-engine),
+switch atomically, reload/restart only the units whose inputs changed, run sysctl/modules/storage setup,
+check health; on failure switch back to the previous generation. A second apply of the same spec changes
+nothing. Progress goes to stderr, a summary table (or --json) to stdout; a transcript per host is kept
+under ~/.cache/berth/logs/ (or $BERTH_LOG_DIR).
+
+Options:
+  --host NAME         only this host (repeatable; default every host in the inventory)
+  --json              one JSON document on stdout (progress stays on stderr)
+  --concurrency N     hosts at once (default 10)
+  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
+  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+  --fail-fast         after the first failed host, start no more hosts (running ones finish)
+  -y, --yes           do not ask (required without a terminal)
+
+Exit codes: 0 every host ok · 2 usage · 3 invalid spec · 4 some host failed (the others completed)
+`,
+    load: () => import('./apply.js'),
+  },
+  rollback: {
+    summary: 'Switch hosts back to their previous generation',
+    usage: `Usage: berth rollback SPEC [--host NAME]... [--json]
+
+Switch each host back to the generation its current one was applied over (files, units, engine), with
+the same checks as apply. Repeat to go further back.
+
+Options:
+  --host NAME         only this host (repeatable; default every host in the inventory)
+  --json              one JSON document on stdout (progress stays on stderr)
+  --concurrency N     hosts at once (default 10)
+  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
+  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+  --fail-fast         after the first failed host, start no more hosts
+
+Exit codes: 0 rolled back · 2 usage · 3 invalid spec · 4 some host failed
+`,
+    load: () => import('./rollback.js'),
+  },
+  status: {
+    summary: 'Per host: generation, drift, engine, storage driver, pending reboot',
+    usage: `Usage: berth status SPEC [--host NAME]... [--json]
+
+Probe each host and show its berth generation, drift (managed files edited on the host), the active
+berth-engine, the storage driver, whether a reboot is pending, and declared units that are not running.
+
+Options:
+  --host NAME         only this host (repeatable; default every host in the inventory)
+  --json              one JSON document on stdout (progress stays on stderr)
+  --concurrency N     hosts at once (default 10)
+  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
+  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+
+Exit codes: 0 every host answered · 2 usage · 3 invalid spec · 4 some host could not be reached
+`,
+    load: () => import('./status.js'),
+  },
 };

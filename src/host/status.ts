@@ -55,7 +55,8 @@ export async function hostStatus(ctx: {transport: Transport; dataRoot: string}):
     engine: facts.engine.active,
     storageDriver: storage && storage.kind === 'storage-setup' ? storage.driver : null,
     rebootRequired: facts.rebootRequired,
-    newerKernelInstalled: newest && newest !== facts.kernel ? newest : null,
+    // Only meaningful when the running kernel is one of the host's own (not a container sharing the machine's).
+    newerKernelInstalled: newest && facts.kernelsInstalled.includes(facts.kernel) && newest !== facts.kernel ? newest : null,
     interrupted: journalStatus(state.journal).interrupted !== null,
     locked: state.lock.held,
     facts,

@@ -2,7 +2,7 @@
 # generation, as one tar on stdin of one command (see bootstrap in src/host/remote-scripts.ts), so an apply is
 # a single round trip. POSIX sh (dash); run as root.
 #
-#   sh berth-host.sh start MODE ARG...    (foreground) detaches the worker, streams its log, returns its status
+#   sh berth-host.sh start MODE ARG...    (foreground) detaches the worker, waits, prints its log and status
 #   sh berth-host.sh worker MODE ARG...   does the work while holding /run/berth/apply.lock
 #
 # MODE: apply N BASE      switch generation BASE → N (N = BASE: repair drift in place)
@@ -69,8 +69,8 @@ file_state() { # PATH → "sha mode owner group" or "absent"
 
 # Unit state into variables: ActiveState Type RemainAfterExit Result UnitFileState
 unit_state() {
-  ActiveState='' Type='' RemainAfterExit='' Result='' UnitFileState=''
-  eval "$(systemctl show -p ActiveState -p Type -p RemainAfterExit -p Result -p UnitFileState -- "$1" 2>/dev/null |
+  ActiveState='' Type='' RemainAfterExit='' Result=''
+  eval "$(systemctl show -p ActiveState -p Type -p RemainAfterExit -p Result -- "$1" 2>/dev/null |
     sed -n "s/^\(ActiveState\|Type\|RemainAfterExit\|Result\|UnitFileState\)=\([A-Za-z0-9_.-]*\)\$/\1='\2'/p")"
 }
 unit_running() {
@@ -78,9 +78,8 @@ unit_running() {
   case "$ActiveState" in active | reloading | activating) return 0 ;; esac
   [ "$ActiveState" = inactive ] && [ "$Type" = oneshot ] && [ "$RemainAfterExit" = no ] && [ "$Result" = success ]
 }
-unit_enabled() {
-  unit_state "$1"
-  case "$UnitFileState" in enabled | enabled-runtime | static | alias | indirect | generated | linked | linked-runtime) return 0 ;; esac
+unit_enabled() { # reads the unit files on disk, so it also works before daemon-reload
+  case "$(systemctl is-enabled -- "$1" 2>/dev/null)" in enabled | enabled-runtime | static | alias | indirect | generated | linked | linked-runtime) return 0 ;; esac
   return 1
 }
 
@@ -138,7 +137,7 @@ create_users() { # users.tsv: name uid shell home groups sudo
 run_action() { # KIND ARG
   case "$1" in
     daemon-reload) systemctl daemon-reload ;;
-    storage-setup) say "@@restarted $2"; systemctl restart "$2" ;;
+    storage-setup) say "@@restarted $2"; say "$2" >>"$W/restarted"; systemctl restart "$2" ;;
     sysctl-reload)
       if out=$(sysctl --system 2>&1); then return 0; fi
       if [ "$(awk '$2 == "/proc/sys" { split($4, o, ","); print o[1] }' /proc/self/mounts)" = ro ]; then
@@ -182,7 +181,7 @@ triggered() {
 switch_gen() {
   F=$(gen_dir "$1") T=$(gen_dir "$2")
   W=$(mktemp -d /run/berth/switch.XXXXXX)
-  : >"$W/changed"; : >"$W/affects"; : >"$W/install"; : >"$W/remove"
+  : >"$W/changed"; : >"$W/affects"; : >"$W/install"; : >"$W/remove"; : >"$W/restarted"
   touch "$F/files.tsv" "$F/units.tsv" "$F/actions.tsv" 2>/dev/null
   tab=$(printf '\t')
 
@@ -249,6 +248,23 @@ switch_gen() {
   done <"$W/remove"
   say "@@ok files"
 
+  # Enable with --no-reload: the symlinks exist before the one daemon-reload below (each plain
+  # `systemctl enable` reloads the manager, seconds apiece on a busy host).
+  : >"$W/enable"
+  while IFS="$tab" read -r u enable _start; do
+    [ "$enable" = 1 ] && ! unit_enabled "$u" && say "$u" >>"$W/enable"
+  done <"$T/units.tsv"
+  if [ -s "$W/enable" ]; then
+    say "@@step enable"
+    # shellcheck disable=SC2046 # unit names have no spaces
+    systemctl enable --no-reload -- $(cat "$W/enable") >/dev/null 2>&1 || { say "@@fail enable systemctl enable $(tr '\n' ' ' <"$W/enable")failed"; return 1; }
+    while read -r u; do say "@@enabled $u"; done <"$W/enable"
+    say "@@ok enable"
+    grep -q '^daemon-reload' "$W/run-actions" || printf 'daemon-reload\t-\n' >"$W/run-actions.new"
+    cat "$W/run-actions" >>"$W/run-actions.new" 2>/dev/null
+    mv "$W/run-actions.new" "$W/run-actions" 2>/dev/null || true
+  fi
+
   say "@@step switch"
   if [ "$2" = 0 ]; then rm -f "$B/current"
   else ln -sfn "generations/$2" "$B/current.new" && mv -T "$B/current.new" "$B/current" || { say "@@fail switch could not switch $B/current"; return 1; }
@@ -281,6 +297,7 @@ switch_gen() {
   if [ -s "$W/restart" ]; then
     say "@@step restart"
     for u in $(sort -u "$W/restart"); do
+      grep -Fxq -- "$u" "$W/restarted" && continue
       unit_state "$u"
       if [ "$ActiveState" = active ] || awk -F '\t' -v u="$u" '$1 == "restart-unit" && $2 == u { f = 1 } END { exit !f }' "$W/run-actions"; then
         systemctl restart -- "$u" || { say "@@fail restart systemctl restart $u failed"; return 1; }
@@ -290,20 +307,17 @@ switch_gen() {
     say "@@ok restart"
   fi
 
-  say "@@step units"
-  : >"$W/started"
-  while IFS="$tab" read -r u enable start; do
-    [ -n "$u" ] || continue
-    if [ "$enable" = 1 ] && ! unit_enabled "$u"; then
-      systemctl enable -- "$u" >/dev/null 2>&1 || { say "@@fail units systemctl enable $u failed"; return 1; }
-      say "@@enabled $u"
-    fi
-    if [ "$start" = 1 ] && ! unit_running "$u"; then
-      systemctl start --no-block -- "$u" || { say "@@fail units systemctl start $u failed"; return 1; }
-      say "@@started $u"
-    fi
+  : >"$W/start"
+  while IFS="$tab" read -r u _enable start; do
+    [ "$start" = 1 ] && ! unit_running "$u" && say "$u" >>"$W/start"
   done <"$T/units.tsv"
-  say "@@ok units"
+  if [ -s "$W/start" ]; then
+    say "@@step start"
+    # shellcheck disable=SC2046 # unit names have no spaces
+    systemctl start --no-block -- $(cat "$W/start") || { say "@@fail start systemctl start $(tr '\n' ' ' <"$W/start")failed"; return 1; }
+    while read -r u; do say "@@started $u"; done <"$W/start"
+    say "@@ok start"
+  fi
 
   say "@@step health"
   deadline=$(($(date +%s) + HEALTH_TIMEOUT))
@@ -459,11 +473,13 @@ case "${1:-}" in
   start)
     shift
     # Detach: own session, output to a log the foreground follows; the worker outlives a dropped link.
-    setsid sh "$HERE/berth-host.sh" worker "$@" >"$HERE/log" 2>&1 </dev/null &
+    # The output comes back when the worker ends (exec returns once anyway); the log stays on the host.
+    : >"$HERE/log"
+    setsid sh "$HERE/berth-host.sh" worker "$@" >>"$HERE/log" 2>&1 </dev/null &
     pid=$!
-    tail -n +1 -f --pid="$pid" "$HERE/log" 2>/dev/null
     wait "$pid"
     rc=$?
+    cat "$HERE/log"
     mkdir -p "$B/logs" && cp "$HERE/log" "$B/logs/last-apply.log" 2>/dev/null
     [ "$rc" = 0 ] && rm -rf "$HERE"
     exit $rc ;;

@@ -1,0 +1,14 @@
+/**
+ * A yes/no question on the terminal (stderr), for `berth apply` without --yes.
+ */
+import {createInterface} from 'node:readline/promises';
+
+export async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({input: process.stdin, output: process.stderr});
+  try {
+    const answer = await rl.question(`${question} [y/N] `);
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}

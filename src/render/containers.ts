@@ -17,7 +17,7 @@ import {durationSeconds} from './calendar.js';
 import {execLine} from './escape.js';
 import {template} from './handlebars.js';
 import {emptyPart, managedFile, paths, sortedKeys, type Part} from './part.js';
-import {storageUnit} from './storage.js';
+import {engineEnvironment, storageUnit} from './storage.js';
 
 export const containerUnit = (name: string): string => `berth-container-${name}.service`;
 const healthService = (name: string): string => `berth-health-${name}.service`;
@@ -33,6 +33,11 @@ function portFlag(port: ResolvedContainer['ports'][number]): string {
   const address = port.address === '' || port.address === '0.0.0.0' ? '' : port.address.includes(':') ? `[${port.address}]:` : `${port.address}:`;
   const protocol = port.protocol === 'udp' ? '/udp' : '';
   return `${address}${port.host}:${port.container}${protocol}`;
+}
+
+/** The tag an image archive is loaded under for one container. */
+export function archiveTag(container: string): string {
+  return `localhost/${container.toLowerCase()}:archive`;
 }
 
 /** argv of `berth-engine run` for one container (issue 5's engine CLI). */
@@ -76,8 +81,10 @@ export function renderContainers(host: ResolvedHost): Part {
     const unit = containerUnit(name);
     const deps = c.dependsOn.map(containerUnit);
     const execStartPre = [`-${execLine([paths.engine, 'rm', name])}`];
-    // An archive path is loaded first (content-addressed, so loading again is a no-op); a reference is not.
-    if (c.image.startsWith('/')) execStartPre.push(execLine([paths.engine, 'image', 'load', c.image]));
+    // An archive is loaded first, under a tag of this container's (`image load --tag`; content-addressed, so
+    // loading it again is cheap), and run by that tag; a reference is run as it is.
+    const image = c.image.startsWith('/') ? archiveTag(name) : c.image;
+    if (image !== c.image) execStartPre.push(execLine([paths.engine, 'image', 'load', '--tag', image, c.image]));
     const wants = ['network-online.target'];
     if (c.health) wants.push(healthTimer(name));
 
@@ -90,8 +97,9 @@ export function renderContainers(host: ResolvedHost): Part {
           requires: [storageUnit, ...deps],
           after: [storageUnit, 'network-online.target', ...deps],
           wants,
+          engineEnv: engineEnvironment(host),
           execStartPre,
-          execStart: engineRunArgv(name, c),
+          execStart: engineRunArgv(name, {...c, image}),
           execStop: [paths.engine, 'stop', name],
           restart: c.restart,
           logRateLimitInterval: host.engine.logs.rateLimitInterval,
@@ -115,6 +123,7 @@ export function renderContainers(host: ResolvedHost): Part {
           path: `${paths.units}/${healthService(name)}`,
           content: template('health.service')({
             ...view,
+            engineEnv: engineEnvironment(host),
             execStart: [healthScript, name, String(retries), String(timeout), ...c.health.command],
             timeoutStart: `${timeout + 30}s`,
           }),

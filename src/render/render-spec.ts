@@ -42,10 +42,10 @@ export async function renderSpec(specPath: string, options: RenderOptions): Prom
   }
   const fileSets = chosen.map(renderHost);
   if (options.out !== undefined) {
-    for (const fileSet of fileSets) {
-      await writeFileSet(fileSet, options.out);
-      notes.push(`rendered ${fileSet.host}: ${fileSet.files.length} files → ${path.join(options.out, fileSet.host)}`);
-    }
+    for (const fileSet of fileSets) await writeFileSet(fileSet, options.out);
+    const files = fileSets.reduce((n, f) => n + f.files.length, 0);
+    const what = fileSets.length === 1 ? fileSets[0]!.host : `${fileSets.length} hosts`;
+    notes.push(`rendered ${what}: ${files} files → ${path.join(options.out, fileSets.length === 1 ? fileSets[0]!.host : '')}`);
   }
   return {fileSets, notes};
 }

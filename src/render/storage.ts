@@ -14,6 +14,17 @@ import {emptyPart, jsonContent, managedFile, paths, sortedKeys, type Part} from 
 export const storageUnit = 'berth-storage.service';
 export const storageScript = `${paths.lib}/storage-setup`;
 export const engineConfig = `${paths.etc}/engine.json`;
+/**
+ * The environment berth-engine reads its storage settings from (BERTH_ENGINE_DATA_ROOT,
+ * BERTH_ENGINE_STORAGE_DRIVER; native/src/image/engine-run.c). Every unit that runs the engine sets it, so
+ * `run`, `stop` and `exec` all find the same store. `auto` leaves the driver to the engine's preflight.
+ */
+export function engineEnvironment(host: ResolvedHost): {name: string; value: string}[] {
+  const env = [{name: 'BERTH_ENGINE_DATA_ROOT', value: host.engine.dataRoot}];
+  if (host.engine.storage !== 'auto') env.push({name: 'BERTH_ENGINE_STORAGE_DRIVER', value: host.engine.storage});
+  return env;
+}
+
 export const thinPoolProfile = '/etc/lvm/profile/berth-thinpool.profile';
 /** The volume group and thin pool berth creates on a device it was allowed to wipe. */
 export const berthVg = 'berth';

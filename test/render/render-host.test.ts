@@ -92,7 +92,9 @@ test('container unit: engine flags, ordering, restart policy, log limits, stop c
   );
   t.notRegex(unit, /image load/, 'a reference is not loaded from an archive');
   const db = file(renderHost(fullHost()), '/etc/systemd/system/berth-container-db.service').content;
-  t.regex(db, /^ExecStartPre=\/usr\/local\/bin\/berth-engine image load \/srv\/images\/postgres-16\.tar$/m);
+  t.regex(db, /^ExecStartPre=\/usr\/local\/bin\/berth-engine image load --tag localhost\/db:archive \/srv\/images\/postgres-16\.tar$/m);
+  t.regex(db, / localhost\/db:archive postgres -c shared_buffers=256MB$/m);
+  t.regex(db, /^Environment="BERTH_ENGINE_DATA_ROOT=\/var\/lib\/berth-engine"\nEnvironment="BERTH_ENGINE_STORAGE_DRIVER=devicemapper"$/m);
   t.regex(db, /^Wants=network-online\.target berth-health-db\.timer$/m);
   t.regex(db, / -e "POSTGRES_PASSWORD=p@ss \\"word\\" 100%% \$\$HOME \\\\ end" /);
 });

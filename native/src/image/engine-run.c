@@ -478,16 +478,33 @@ static bool still_running(const char *root, const char *name) {
 
 int be_cmd_stop(const be_global *g, int argc, char **argv, be_error_t *err) {
   long grace = 10;
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-'; i++) {
+  char **names = be_xmalloc0((size_t)argc * sizeof *names);
+  size_t nn = 0;
+  for (int i = 1; i < argc; i++) {
     if ((!strcmp(argv[i], "-t") || !strcmp(argv[i], "--time")) && i + 1 < argc) {
-      if (be_parse_long(argv[++i], &grace) < 0 || grace < 0) return be_make_error(err, 0, "stop: -t needs seconds");
-    } else return be_make_error(err, 0, "stop: unknown option `%s`", argv[i]);
+      if (be_parse_long(argv[++i], &grace) < 0 || grace < 0) {
+        free(names);
+        return be_make_error(err, 0, "stop: -t needs seconds");
+      }
+    } else if ((!strcmp(argv[i], "--data-root") || !strcmp(argv[i], "--storage-driver")) && i + 1 < argc) {
+      i++; /* stop talks to the runtime only */
+    } else if (argv[i][0] == '-') {
+      free(names);
+      return be_make_error(err, 0, "stop: unknown option `%s`", argv[i]);
+    } else {
+      names[nn++] = argv[i];
+    }
   }
-  if (i >= argc) return be_make_error(err, 0, "stop: name a container");
-  for (; i < argc; i++) {
-    const char *name = argv[i];
-    if (be_validate_id(name, err) < 0) return -1;
+  if (nn == 0) {
+    free(names);
+    return be_make_error(err, 0, "stop: name a container");
+  }
+  for (size_t n = 0; n < nn; n++) {
+    const char *name = names[n];
+    if (be_validate_id(name, err) < 0) {
+      free(names);
+      return -1;
+    }
     if (!still_running(g->root, name)) continue;
     /* SIGTERM to the container's init, then SIGKILL to everything in its cgroup after the grace period. */
     be_error_t e = NULL;
@@ -498,7 +515,8 @@ int be_cmd_stop(const be_global *g, int argc, char **argv, be_error_t *err) {
     for (;;) {
       if (!still_running(g->root, name)) break;
       clock_gettime(CLOCK_MONOTONIC, &now);
-      if (now.tv_sec - t0.tv_sec >= grace) {
+      long long ms = (long long)(now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+      if (ms >= grace * 1000) {
         be_container_kill(g->root, name, SIGKILL, true, &e);
         be_error_release(&e);
         break;
@@ -512,6 +530,7 @@ int be_cmd_stop(const be_global *g, int argc, char **argv, be_error_t *err) {
     }
     printf("%s\n", name);
   }
+  free(names);
   return 0;
 }
 

@@ -1,0 +1,148 @@
+// `berth-engine run IMAGE` on overlay2 and vfs with a busybox image made by umoci: exit codes, flags seen from
+// inside the container, sd_notify READY, ps / stop / rm. Every container, mount and temp dir is removed.
+import test from 'ava';
+import {spawn} from 'node:child_process';
+import {readFileSync, readdirSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
+import {Scratch, engine, must, repoRoot, requireEngine, run} from './helpers/engine.js';
+import {makeBusyboxImage} from './helpers/images.js';
+
+const scratch = new Scratch();
+requireEngine();
+const images = scratch.make('run-images');
+const busybox = path.join(images, 'busybox');
+makeBusyboxImage(scratch, busybox);
+// Runtime state of these containers lives under its own --root, so `ps` sees only this file's containers.
+const rtRoot = scratch.make('rt');
+const roots: Record<string, string> = {};
+for (const driver of ['overlay2', 'vfs']) {
+  roots[driver] = scratch.make(`run-${driver}`);
+  must(engine, ['image', '--data-root', roots[driver]!, '--storage-driver', driver, 'load', busybox]);
+}
+
+test.after.always(() => {
+  for (const dr of Object.values(roots)) {
+    const names = run(engine, ['--root', rtRoot, 'ps', '-a', '--json', '--data-root', dr]);
+    for (const c of (JSON.parse(names.stdout || '[]') as {name: string}[])) {
+      run(engine, ['--root', rtRoot, 'rm', '-f', '--data-root', dr, c.name]);
+    }
+  }
+  scratch.cleanup();
+});
+
+function eng(dr: string, ...args: string[]) {
+  return run(engine, ['--root', rtRoot, ...args, '--data-root', dr]);
+}
+function runIn(dr: string, args: string[], opts: {env?: NodeJS.ProcessEnv} = {}) {
+  return run(engine, ['--root', rtRoot, 'run', '--data-root', dr, ...args], opts);
+}
+
+for (const driver of ['overlay2', 'vfs']) {
+  test(`${driver}: run --rm prints, propagates the exit code and leaves nothing behind`, (t) => {
+    const dr = roots[driver]!;
+    const r = runIn(dr, ['--rm', '--name', `rm-${driver}`, 'busybox', 'sh', '-c', 'echo hello from $(id -u); exit 3']);
+    t.is(r.status, 3, r.stderr);
+    t.is(r.stdout, 'hello from 0\n');
+    t.deepEqual(readdirSync(path.join(dr, 'containers')), []);
+    t.false(readFileSync('/proc/self/mounts', 'utf8').includes(dr));
+  });
+}
+
+test('flags reach the container: env, hostname, bind mounts, read-only root, network none vs host', (t) => {
+  const dr = roots['overlay2']!;
+  const host = scratch.make('vol');
+  writeFileSync(path.join(host, 'in'), 'from the host\n');
+  const r = runIn(dr, [
+    '--rm', '--name', 'flags', '-e', 'GREETING=hi', '-v', `${host}:/mnt/rw`, '-v', `${host}:/mnt/ro:ro`, '--read-only',
+    'busybox', 'sh', '-c',
+    'echo "$GREETING $(hostname)"; cat /mnt/ro/in; touch /mnt/rw/out && echo rw-ok; touch /mnt/ro/x || echo ro-refused; ' +
+      'touch /rootfile || echo root-refused; ls /sys/class/net',
+  ]);
+  t.is(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.is(lines[0], 'hi flags');
+  t.is(lines[1], 'from the host');
+  t.true(lines.includes('rw-ok'));
+  t.true(lines.includes('ro-refused'));
+  t.true(lines.includes('root-refused'));
+  t.is(lines.at(-1), 'lo', 'network none: only loopback');
+  t.true(readdirSync(host).includes('out'));
+  const h = runIn(dr, ['--rm', '--name', 'hostnet', '--network', 'host', 'busybox', 'ls', '/sys/class/net']);
+  t.is(h.status, 0, h.stderr);
+  t.deepEqual(h.stdout.trim().split(/\s+/).sort(), readdirSync('/sys/class/net').sort());
+});
+
+test('an unknown network mode and -p without a bridge are refused with the reason', (t) => {
+  const dr = roots['overlay2']!;
+  const r = runIn(dr, ['--rm', '--network', 'weird', 'busybox', 'true']);
+  t.not(r.status, 0);
+  t.regex(r.stderr, /--network `weird`/);
+});
+
+test('sd_notify: READY=1 with MAINPID arrives on NOTIFY_SOCKET once the container process runs', (t) => {
+  const dr = roots['overlay2']!;
+  const out = must('python3', [
+    path.join(repoRoot, 'test/engine/helpers/notify-listen.py'),
+    engine, '--root', rtRoot, 'run', '--data-root', dr, '--rm', '--name', 'notify', 'busybox', 'sh', '-c', 'sleep 1; echo done',
+  ]);
+  const res = JSON.parse(out) as {status: number; stdout: string; stderr: string; messages: {t: number; msg: string}[]};
+  t.is(res.status, 0, res.stderr);
+  t.is(res.stdout, 'done\n');
+  const ready = res.messages.find((m) => m.msg.includes('READY=1'));
+  t.truthy(ready, JSON.stringify(res.messages));
+  t.regex(ready!.msg, /MAINPID=\d+/);
+  t.true(res.messages.some((m) => m.msg.includes('STOPPING=1')));
+  // READY comes before the container's `sleep 1` ends (it is sent at start, not at exit).
+  const stopping = res.messages.find((m) => m.msg.includes('STOPPING=1'))!;
+  t.true(stopping.t - ready!.t > 0.5, `READY at ${ready!.t}s, STOPPING at ${stopping.t}s`);
+});
+
+/** Waits until `ps` shows the container running and its shell has set its trap (it touches /ready/ok). */
+async function waitRunning(dr: string, name: string, readyDir: string): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const ps = JSON.parse(eng(dr, 'ps', '--json').stdout || '[]') as {name: string; status: string}[];
+    if (ps.some((c) => c.name === name && c.status === 'running') && readdirSync(readyDir).includes('ok')) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`container ${name} did not start`);
+}
+
+function runBackground(dr: string, args: string[]): Promise<number | null> {
+  const child = spawn(engine, ['--root', rtRoot, 'run', '--data-root', dr, ...args], {stdio: 'ignore'});
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+test('ps lists a running container; stop sends SIGTERM (trapped: exit 7); rm refuses it while running', async (t) => {
+  const dr = roots['overlay2']!;
+  const ready = scratch.make('ready');
+  const exited = runBackground(dr, [
+    '--name', 'svc', '-v', `${ready}:/ready`, 'busybox', 'sh', '-c', 'trap "exit 7" TERM; touch /ready/ok; while :; do sleep 0.1; done',
+  ]);
+  await waitRunning(dr, 'svc', ready);
+  const ps = JSON.parse(eng(dr, 'ps', '--json').stdout) as {name: string; pid: number; status: string}[];
+  const svc = ps.find((c) => c.name === 'svc')!;
+  t.true(svc.pid > 1);
+  const rm = eng(dr, 'rm', 'svc');
+  t.not(rm.status, 0);
+  t.regex(rm.stderr, /the container is running/);
+  t.is(eng(dr, 'stop', 'svc').status, 0);
+  t.is(await exited, 7);
+  const after = JSON.parse(eng(dr, 'ps', '-a', '--json').stdout) as {name: string; status: string}[];
+  t.is(after.find((c) => c.name === 'svc')?.status, 'exited 7');
+  t.is(eng(dr, 'rm', 'svc').status, 0);
+  t.deepEqual(readdirSync(path.join(dr, 'containers')), []);
+});
+
+test('stop escalates to SIGKILL after the grace period when SIGTERM is ignored', async (t) => {
+  const dr = roots['vfs']!;
+  const ready = scratch.make('ready');
+  const exited = runBackground(dr, [
+    '--rm', '--name', 'stubborn', '-v', `${ready}:/ready`, 'busybox', 'sh', '-c', 'trap "" TERM; touch /ready/ok; while :; do sleep 0.1; done',
+  ]);
+  await waitRunning(dr, 'stubborn', ready);
+  const t0 = Date.now();
+  t.is(eng(dr, 'stop', '-t', '1', 'stubborn').status, 0);
+  t.true(Date.now() - t0 >= 900, 'waited for the grace period');
+  t.is(await exited, 137);
+  t.deepEqual(readdirSync(path.join(dr, 'containers')), []);
+});

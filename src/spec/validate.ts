@@ -34,6 +34,9 @@ function compile(): Compiled {
     allowUnionTypes: true,
     // `oneOf: [{required: [etcd]}, {required: [fleetlock]}]` names properties defined beside it.
     strictRequired: false,
+    // Skips ajv's code optimisation passes: compiling this schema takes about half as long (measured
+    // ~60-140 ms instead of ~120-400 ms on the shared 2-core machine), validating a spec is no slower in practice.
+    code: {optimize: false},
   });
   formatsModule.default(ajv, ['uri']);
   const validate = ajv.compile(schema);

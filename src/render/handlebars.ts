@@ -48,6 +48,8 @@ function createInstance(): typeof Handlebars {
   return hb;
 }
 
+const knownHelpers = {exec: true, env: true, unitText: true, sh: true, shWords: true, shDq: true, join: true};
+
 /** All templates, compiled. Built on first use and kept for the process: compiling is the expensive part. */
 let compiled: Map<string, Template> | undefined;
 
@@ -58,7 +60,9 @@ function compileAll(): Map<string, Template> {
   for (const file of readdirSync(dir).sort()) {
     if (!file.endsWith('.hbs')) continue;
     const source = readFileSync(path.join(dir, file), 'utf8');
-    const template = hb.compile(source, {strict: true, noEscape: true});
+    // knownHelpersOnly: a name that is not a field or one of our helpers fails at compile time, and helper
+    // calls skip the runtime lookup (measurably faster over a 100-host render).
+    const template = hb.compile(source, {strict: true, noEscape: true, knownHelpers, knownHelpersOnly: true});
     out.set(file.slice(0, -'.hbs'.length), (view) => template(view));
   }
   return out;

@@ -14,15 +14,26 @@ if ! need debootstrap; then
   flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 --no-install-recommends debootstrap >&2
 fi
 
+kernel_packages=$(grep -v '^#' "$here/kernel-packages.txt" | tr -s '\n' ' ')
+
 export DEBIAN_FRONTEND=noninteractive
+# The caller runs this in a private mount namespace (unshare -m): whatever debootstrap or we mount inside the
+# tree (proc, sys) disappears with us even when we are killed half-way.
 debootstrap --variant=minbase --components=main --include="$packages" bookworm "$dest" "$mirror" >&2
 
 in_root() { chroot "$dest" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive "$@"; }
 
 cp -a "$here/files/." "$dest/"
 chown -R root:root "$dest/etc/systemd" "$dest/usr/local" "$dest/etc/ssh/sshd_config.d" "$dest/etc/sudoers.d" \
-  "$dest/etc/default/grub.d" "$dest/etc/tmpfiles.d"
+  "$dest/etc/default/grub.d" "$dest/etc/tmpfiles.d" "$dest/etc/initramfs-tools" "$dest/usr/share/initramfs-tools/modules.d"
 chmod 440 "$dest/etc/sudoers.d/berth"
+
+# Kernel and boot loader after the initramfs configuration (files/etc/initramfs-tools): one small initramfs.
+mount -t proc proc "$dest/proc"
+rm -f "$dest/etc/resolv.conf" && cp /etc/resolv.conf "$dest/etc/resolv.conf"
+in_root apt-get -q update >&2
+in_root apt-get -q -y install --no-install-recommends $kernel_packages >&2
+umount "$dest/proc"
 
 # Every clone gets its own machine-id: empty in the image, dbus's copy follows it.
 : > "$dest/etc/machine-id"

@@ -15,7 +15,7 @@ import {imagesDir, locksDir, recipeDir} from './paths.js';
 import {ensureTools, FleetError, run} from './run.js';
 
 /** Bump when the build steps in this file change in a way the recipe hash cannot see. */
-const BUILD_LOGIC_VERSION = '1';
+const BUILD_LOGIC_VERSION = '2';
 
 function listFiles(dir: string, base = dir): string[] {
   const out: string[] = [];
@@ -49,9 +49,24 @@ export interface Image {
 
 const log = (msg: string) => process.stderr.write(`[testfleet] ${msg}\n`);
 
-function sweepTemps(prefix: string): void {
-  const dir = imagesDir();
-  for (const name of readdirSync(dir)) if (name.startsWith(prefix)) rmSync(path.join(dir, name), {recursive: true, force: true});
+/**
+ * Removes temp dirs a dead builder left behind (the caller holds the build lock). Unmounts first whatever is
+ * still mounted below them (a builder from before builds ran in a private mount namespace), and never crosses
+ * into another file system: `rm -rf` through a forgotten /proc or /sys mount is how machines get hurt.
+ */
+async function sweepTemps(parent: string, prefix: string): Promise<void> {
+  for (const name of readdirSync(parent)) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = path.join(parent, name);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((l) => l.split(' ')[4] ?? '')
+      .filter((m) => m === dir || m.startsWith(dir + '/'))
+      .sort()
+      .reverse();
+    for (const m of mounts) await run('umount', ['--lazy', m], {allowFailure: true});
+    await run('rm', ['-rf', '--one-file-system', dir], {step: `remove the stale build directory ${dir}`});
+  }
 }
 
 /** The root filesystem, built if missing. */
@@ -66,22 +81,24 @@ export async function ensureRootfs(): Promise<Image> {
     if (done()) return;
     await ensureTools({debootstrap: 'debootstrap', chroot: 'coreutils'}, 'build the test-fleet image');
     // Whoever held this lock before us and died left its temp dir: nobody else can be using it now.
-    sweepTemps(`.tmp-rootfs-${hash}-`);
+    await sweepTemps(imagesDir(), `.tmp-rootfs-${hash}-`);
     const tmp = path.join(imagesDir(), `.tmp-rootfs-${hash}-${process.pid}`);
     mkdirSync(tmp, {recursive: true});
     const started = Date.now();
     log(`building the Debian 12 root filesystem into ${dir} (first use of this recipe; ~2 min)…`);
     const {main} = debianMirrors();
     const logFile = path.join(tmp, 'build.log');
-    const r = await run(path.join(recipeDir(), 'build-rootfs.sh'), [path.join(tmp, 'rootfs'), main], {
+    // Private mount namespace: proc/sys mounted into the tree by debootstrap vanish even if the build is killed.
+    const r = await run('unshare', ['--mount', '--propagation', 'private', path.join(recipeDir(), 'build-rootfs.sh'), path.join(tmp, 'rootfs'), main], {
       allowFailure: true,
-      timeoutMs: 30 * 60_000,
+      timeoutMs: 40 * 60_000,
+      group: true,
     });
     writeFileSync(logFile, r.stdout + r.stderr);
     if (r.code !== 0) {
       const kept = path.join(imagesDir(), `failed-build-${hash}.log`);
       writeFileSync(kept, r.stdout + r.stderr);
-      rmSync(tmp, {recursive: true, force: true});
+      await run('rm', ['-rf', '--one-file-system', tmp], {allowFailure: true});
       throw new FleetError(
         `build the test-fleet image with images/debian-12/build-rootfs.sh: exit code ${r.code}\n${tail(r.stderr || r.stdout, 15)}\nFull log: ${kept}`,
       );
@@ -89,7 +106,7 @@ export async function ensureRootfs(): Promise<Image> {
     writeFileSync(path.join(tmp, 'rootfs.ok'), `${new Date().toISOString()} ${Math.round((Date.now() - started) / 1000)} s\n`);
     if (existsSync(dir)) {
       // A vm/ or apt/ built for an earlier, unfinished rootfs of the same hash cannot exist: they need rootfs.ok.
-      rmSync(dir, {recursive: true, force: true});
+      await run('rm', ['-rf', '--one-file-system', dir], {step: 'remove an unfinished image'});
     }
     renameSync(tmp, dir);
     log(`root filesystem ready in ${Math.round((Date.now() - started) / 1000)} s`);
@@ -121,7 +138,7 @@ export async function ensureVmDisk(image: Image): Promise<string> {
       'build the test-fleet VM disk',
     );
     const tmp = path.join(image.dir, `.tmp-vm-${process.pid}`);
-    for (const name of readdirSync(image.dir)) if (name.startsWith('.tmp-vm-')) rmSync(path.join(image.dir, name), {recursive: true, force: true});
+    await sweepTemps(image.dir, '.tmp-vm-');
     mkdirSync(tmp, {recursive: true});
     const started = Date.now();
     log('building the VM disk (mkfs.ext4 -d, then one boot to install GRUB; ~2 min under TCG)…');

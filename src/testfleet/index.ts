@@ -95,7 +95,10 @@ function startReaper(dir: string): ChildProcess {
 
 function hostLogTail(h: HostState): string {
   const file = h.kind === 'vm' ? vmConsoleLog(h.dir) : consoleLog(h.dir);
-  return existsSync(file) ? tail(readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), 25) : '(no console output)';
+  const qemuLog = path.join(h.dir, 'qemu.log');
+  const qemu = h.kind === 'vm' && existsSync(qemuLog) ? readFileSync(qemuLog, 'utf8').trim() : '';
+  const text = existsSync(file) ? tail(readFileSync(file, 'utf8').replace(/\x1b\[[0-9;]*[A-Za-z]/g, ''), 25) : '(no console output)';
+  return qemu ? `${text}\nqemu: ${tail(qemu, 10)}` : text;
 }
 
 function sshBanner(port: number): Promise<boolean> {

@@ -15,6 +15,8 @@ export interface RunOptions {
   step?: string;
   /** Do not throw on a non-zero exit. */
   allowFailure?: boolean;
+  /** Run in its own process group and kill the whole group on timeout (builds that fork: debootstrap, dpkg). */
+  group?: boolean;
 }
 
 export interface RunResult {
@@ -25,12 +27,20 @@ export interface RunResult {
 
 export function run(cmd: string, args: string[], options: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe']});
+    const child = spawn(cmd, args, {cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: !!options.group});
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let timer: NodeJS.Timeout | undefined;
+    const killGroup = () => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    };
+    if (options.group) process.once('exit', killGroup);
     if (options.timeoutMs) {
-      timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs);
+      timer = setTimeout(() => (options.group ? killGroup() : child.kill('SIGKILL')), options.timeoutMs);
     }
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d: Buffer) => err.push(d));
@@ -40,6 +50,7 @@ export function run(cmd: string, args: string[], options: RunOptions = {}): Prom
     });
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
+      if (options.group) process.removeListener('exit', killGroup);
       const result = {code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString()};
       if (code !== 0 && !options.allowFailure) {
         const why = signal ? `killed by ${signal}${options.timeoutMs ? ` (timeout ${options.timeoutMs} ms?)` : ''}` : `exit code ${code}`;

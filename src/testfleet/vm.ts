@@ -33,6 +33,8 @@ export function qemuArgs(spec: VmSpec, uuid: string): string[] {
   const accel = spec.accel === 'kvm' ? ['-accel', 'kvm', '-cpu', 'host'] : ['-accel', 'tcg,tb-size=256', '-cpu', 'max'];
   return [
     '-name', spec.name,
+    // No floppy, CD-ROM or VGA to probe at every boot: only the devices below.
+    '-nodefaults',
     ...accel,
     '-m', String(spec.memoryMiB ?? 1024),
     '-smp', '1',
@@ -40,10 +42,16 @@ export function qemuArgs(spec: VmSpec, uuid: string): string[] {
     '-display', 'none',
     '-monitor', 'none',
     '-serial', `file:${vmConsoleLog(spec.dir)}`,
-    '-drive', `file=${path.join(spec.dir, 'root.qcow2')},format=qcow2,if=virtio,cache=unsafe`,
-    '-drive', `file=${path.join(spec.dir, 'data.qcow2')},format=qcow2,if=virtio,cache=unsafe,serial=berth-data`,
+    // bootindex: without it SeaBIOS may pick the (empty) spare disk and sit there.
+    '-drive', `file=${path.join(spec.dir, 'root.qcow2')},format=qcow2,if=none,id=root,cache=unsafe`,
+    '-device', 'virtio-blk-pci,drive=root,bootindex=0',
+    // The spare disk shows up as /dev/vdb and /dev/disk/by-id/virtio-berth-data.
+    '-drive', `file=${path.join(spec.dir, 'data.qcow2')},format=qcow2,if=none,id=data,cache=unsafe`,
+    '-device', 'virtio-blk-pci,drive=data,serial=berth-data',
     '-nic', `user,model=virtio-net-pci,hostfwd=tcp:127.0.0.1:${spec.port}-:22`,
     '-fw_cfg', `name=opt/berth/identity,file=${spec.identityTar}`,
+    // Early boot otherwise waits for entropy (getrandom in chpasswd, sshd) for minutes under TCG.
+    '-device', 'virtio-rng-pci',
   ];
 }
 

@@ -139,4 +139,27 @@ Exit codes: 0 every host answered · 2 usage · 3 invalid spec · 4 some host co
 `,
     load: () => import('./status.js'),
   },
+  trust: {
+    summary: "Show a host's SSH key fingerprint and record it in known_hosts after confirmation",
+    usage: `Usage: berth trust HOST... [--yes] [--port N] [--jump J] [--spec SPEC] [--ssh-config FILE] [--known-hosts FILE]
+
+Connect to each HOST only as far as the key exchange, print its host key's SHA256 fingerprint (the format
+\`ssh-keygen -lf\` prints), and after you confirm (on the terminal, or --yes) append it to known_hosts
+(hashed when ssh_config says HashKnownHosts yes). Nothing else is sent to the host. Keys already known are
+left alone; a changed or @revoked key is refused and never replaced from here.
+
+HOST is an ssh_config alias, [user@]host[:port], or with --spec an inventory host name.
+
+Options:
+  --yes, -y            record without asking (check the fingerprint some other way first)
+  --port N, -p N       port (default: ssh_config, else 22)
+  --jump J, -J J       reach HOST through jump host(s) J (ProxyJump syntax; they must be trusted already)
+  --spec SPEC          look HOST names up in SPEC's inventory (address, port, jump)
+  --ssh-config FILE    read this ssh_config instead of ~/.ssh/config (like ssh -F)
+  --known-hosts FILE   record in this file (like -o UserKnownHostsFile=FILE)
+
+Exit codes: 0 every key trusted (or already known) · 2 refused, not confirmed, unreachable, or bad usage
+`,
+    load: () => import('./trust.js'),
+  },
 };

@@ -42,6 +42,8 @@ export interface ResolvedTarget {
   serverAliveCountMax?: number;
   become?: SshTarget['become'];
   trustHint?: string;
+  /** The inventory's ProxyJump text, when it gave one (for the `berth trust --jump` hint). */
+  jumpSpec?: string;
 }
 
 export interface ResolveOptions {
@@ -363,6 +365,7 @@ export function resolveTarget(
   if (aliveCount && Number(aliveCount) > 0) resolved.serverAliveCountMax = Number(aliveCount);
   if (target.become) resolved.become = target.become;
   if (target.trustHint) resolved.trustHint = target.trustHint;
+  if (typeof target.jump === 'string' && target.jump.toLowerCase() !== 'none') resolved.jumpSpec = target.jump;
   return resolved;
 }
 

@@ -96,13 +96,24 @@ function keyLabel(key: Buffer): string {
   return `${short} key ${fingerprint(key)}`;
 }
 
-/** The `berth trust` invocation that records this host's key. */
-export function trustCommand(t: ResolvedTarget): string {
+/** The `berth trust` invocation that records this host's key (with the files this run was given). */
+export function trustCommand(t: ResolvedTarget, options: SshOptions = {}): string {
   if (t.trustHint) return t.trustHint;
-  return `berth trust ${t.alias === t.name ? t.name : t.alias}${t.port !== 22 && t.alias !== t.name ? ` --port ${t.port}` : ''}`;
+  const words = ['berth', 'trust'];
+  if (options.sshConfigFile) words.push('--ssh-config', shellQuote(options.sshConfigFile));
+  if (options.knownHostsFile) words.push('--known-hosts', shellQuote(options.knownHostsFile));
+  if (t.jumpSpec) words.push('--jump', shellQuote(t.jumpSpec));
+  if (t.alias !== t.name) {
+    // The inventory gave an address: trust that, not the name (ssh_config may not know the name).
+    words.push(shellQuote(t.alias));
+    if (t.port !== 22) words.push('--port', String(t.port));
+  } else {
+    words.push(shellQuote(t.name));
+  }
+  return words.join(' ');
 }
 
-function hostKeyRefusal(t: ResolvedTarget, key: Buffer, verdict: HostKeyVerdict): UserError | undefined {
+function hostKeyRefusal(t: ResolvedTarget, key: Buffer, verdict: HostKeyVerdict, options: SshOptions): UserError | undefined {
   const where = `${t.name} (${endpoint(t)})`;
   switch (verdict.status) {
     case 'known':
@@ -111,7 +122,7 @@ function hostKeyRefusal(t: ResolvedTarget, key: Buffer, verdict: HostKeyVerdict)
       return new UserError(
         `refuse host key of ${where}: its ${keyLabel(key)} is marked @revoked in ${verdict.line.file}:${verdict.line.line}`,
         'the host must be given a new host key; check the new fingerprint with its administrator, then run ' +
-          `\`${trustCommand(t)}\``,
+          `\`${trustCommand(t, options)}\``,
       );
     case 'changed': {
       const at = verdict.lines.map((l) => `${l.file}:${l.line}`).join(', ');
@@ -119,7 +130,7 @@ function hostKeyRefusal(t: ResolvedTarget, key: Buffer, verdict: HostKeyVerdict)
         `refuse host key of ${where}: it CHANGED — the host shows ${keyLabel(key)}, known_hosts has a different ` +
           `${keyTypeOf(key)} key (${at}). Someone may be intercepting the connection, or the host was reinstalled`,
         `if the host was reinstalled, check the fingerprint with its administrator, remove the old line ` +
-          `(ssh-keygen -R '${knownHostsNames(t)[0]}' -f ${verdict.lines[0]?.file}), then run \`${trustCommand(t)}\``,
+          `(ssh-keygen -R '${knownHostsNames(t)[0]}' -f ${verdict.lines[0]?.file}), then run \`${trustCommand(t, options)}\``,
       );
     }
     case 'unknown': {
@@ -132,7 +143,7 @@ function hostKeyRefusal(t: ResolvedTarget, key: Buffer, verdict: HostKeyVerdict)
         `refuse unknown host key of ${where}: it shows ${keyLabel(key)}${notes.length ? ` (${notes.join('; ')})` : ''}; ` +
           'nothing was sent to it',
         `check that fingerprint with the host's administrator (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on the ` +
-          `host), then run \`${trustCommand(t)}\``,
+          `host), then run \`${trustCommand(t, options)}\``,
       );
     }
   }
@@ -353,7 +364,7 @@ function connectOne(
           );
           return;
         }
-        check.refusal = hostKeyRefusal(t, key, verdict);
+        check.refusal = hostKeyRefusal(t, key, verdict, options);
         verify(false);
       },
       authHandler: auth.handler as never,
@@ -383,7 +394,15 @@ function connectOne(
 export async function fetchHostKey(
   target: SshTarget,
   options: SshOptions = {},
-): Promise<{target: ResolvedTarget; key: Buffer; verdict: HostKeyVerdict; knownHostsFile: string; line: string}> {
+): Promise<{
+  target: ResolvedTarget;
+  key: Buffer;
+  verdict: HostKeyVerdict;
+  /** The name known_hosts knows the host by (`host` or `[host]:port`). */
+  lookupName: string;
+  knownHostsFile: string;
+  line: string;
+}> {
   const resolved = resolveTarget(target, options.sshConfig ?? loadSshConfig(options.sshConfigFile, options.home), options);
   const entries = await readKnownHostsFiles([...resolved.userKnownHostsFiles, ...resolved.globalKnownHostsFiles]);
   // Reach the host through its jump hosts (which must already be trusted), then stop at its key.
@@ -421,6 +440,7 @@ export async function fetchHostKey(
       target: resolved,
       key,
       verdict: checkHostKey(entries, names, key),
+      lookupName: names[0]!,
       knownHostsFile: resolved.userKnownHostsFiles[0]!,
       line: knownHostsLine(names[0]!, key, resolved.hashKnownHosts),
     };

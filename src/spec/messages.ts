@@ -203,12 +203,15 @@ export const schemaText = {
       hint: `add \`${missing}:\`${property ? example(missing, property) : ''}${what}`,
     };
   },
-  unknownKey(key: string, allowed: readonly string[], suggestion: string | undefined): Text {
+  /** `parents`: the allowed keys whose own keys include this one (`storage` written beside `engine`). */
+  unknownKey(key: string, allowed: readonly string[], suggestion: string | undefined, parents: readonly string[] = []): Text {
     return {
       message: `unknown key "${key}"`,
       hint: suggestion
         ? `did you mean "${suggestion}"?`
-        : allowed.length > 0
+        : parents.length > 0
+          ? `move it under ${list(quoted(parents))}, e.g. \`${parents[0]}: {${key}: …}\``
+          : allowed.length > 0
           ? `remove it; keys allowed here: ${allowed.join(', ')}`
           : 'remove it: nothing else is allowed here',
     };
@@ -350,6 +353,12 @@ export const semanticText = {
     return {
       message: `${kind} "${name}" has no ${field}`,
       hint: `add \`${field}:\` to it here, or in a group or host that overrides it`,
+    };
+  },
+  disabledDependency(container: string, dependency: string): Text {
+    return {
+      message: `container "${container}" depends on "${dependency}", which is disabled (enabled: false)`,
+      hint: `enable "${dependency}" on this host, or remove it from dependsOn`,
     };
   },
   unknownDependency(container: string, dependency: string, suggestion: string | undefined): Text {

@@ -133,7 +133,7 @@ function translateOne(error: RawSchemaError, context: TranslateContext): SchemaI
         {
           pointer: `${pointer}/${escapeSegment(extra)}`,
           at: 'key',
-          text: schemaText.unknownKey(extra, allowed, didYouMean(extra, allowed)),
+          text: schemaText.unknownKey(extra, allowed, didYouMean(extra, allowed), parentKeys(schema, extra, context)),
         },
       ];
     }
@@ -202,6 +202,17 @@ function translateOne(error: RawSchemaError, context: TranslateContext): SchemaI
     default:
       return value(schemaText.generic(error.message ?? `fails ${error.keyword}`));
   }
+}
+
+/** The allowed keys whose object schema has `key` among its own properties (at most three, else none). */
+function parentKeys(schema: SchemaLike, key: string, context: TranslateContext): string[] {
+  const owners = Object.entries(schema.properties ?? {})
+    .filter(([, property]) => {
+      const resolved = property.$ref ? context.resolveRef(property.$ref) : property;
+      return resolved?.properties !== undefined && Object.hasOwn(resolved.properties, key);
+    })
+    .map(([name]) => name);
+  return owners.length <= 3 ? owners : [];
 }
 
 /** anyOf/oneOf of `$ref` branches: report the errors of the branch of the value's type, else list the forms. */

@@ -107,14 +107,16 @@ class HostChecker {
         this.add('containers', ['containers', name], 'key', semanticText.missingField('container', name, 'image'));
       }
       container.dependsOn.forEach((dependency, index) => {
-        if (!Object.hasOwn(containers, dependency)) {
-          this.add(
-            'containers',
-            ['containers', name, 'dependsOn', index],
-            'value',
-            semanticText.unknownDependency(name, dependency, didYouMean(dependency, names)),
-          );
-        }
+        if (Object.hasOwn(containers, dependency)) return;
+        const disabled = this.merged.containers && Object.hasOwn(this.merged.containers, dependency);
+        this.add(
+          'containers',
+          ['containers', name, 'dependsOn', index],
+          'value',
+          disabled
+            ? semanticText.disabledDependency(name, dependency)
+            : semanticText.unknownDependency(name, dependency, didYouMean(dependency, names)),
+        );
       });
       container.ports.forEach((port, index) => {
         if (!(port.host >= 1 && port.host <= maxPort)) return; // reported by localChecks

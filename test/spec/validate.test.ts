@@ -364,3 +364,55 @@ test('validate: a host removed for its invalid name does not make the hosts jump
     {path: '/inventory/hosts/_bastion', at: '4:5', message: '"_bastion" is not a valid host name', severity: 'error'},
   ]);
 });
+
+test('validate: a key written one level too high says where it belongs', (t) => {
+  const report = check(yaml`
+    version: 1
+    inventory:
+      hosts:
+        h:
+          storage: overlay2
+          sysctls: {vm.swappiness: 1}
+  `);
+  t.deepEqual(
+    report.entries.map((e) => ({...brief(e), hint: e.hint})),
+    [
+      {
+        path: '/inventory/hosts/h/storage',
+        at: '5:7',
+        message: 'unknown key "storage"',
+        severity: 'error',
+        hint: 'move it under "engine" or "journald", e.g. `engine: {storage: …}`',
+      },
+      {
+        path: '/inventory/hosts/h/sysctls',
+        at: '6:7',
+        message: 'unknown key "sysctls"',
+        severity: 'error',
+        hint: 'move it under "kernel", e.g. `kernel: {sysctls: …}`',
+      },
+    ],
+  );
+});
+
+test('validate: depending on a container the host disables says so', (t) => {
+  const report = check(yaml`
+    version: 1
+    inventory:
+      hosts:
+        h:
+          containers: {db: {enabled: false}}
+    containers:
+      app: {image: a, dependsOn: [db]}
+      db: {image: b}
+  `);
+  t.deepEqual(report.entries.map((e) => ({...brief(e), hint: e.hint})), [
+    {
+      path: '/containers/app/dependsOn/0',
+      at: '7:31',
+      message: 'container "app" depends on "db", which is disabled (enabled: false) (host h)',
+      severity: 'error',
+      hint: 'enable "db" on this host, or remove it from dependsOn',
+    },
+  ]);
+});

@@ -7,7 +7,7 @@
  * dropped are removed: on a busy disk, rewriting and deleting thousands of unchanged files is what made a
  * 100-host re-render slow (see bench/results/render.md), not rendering them.
  */
-import {existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, rmSync, unlinkSync, writeFileSync} from 'node:fs';
+import {existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {UserError} from '../errors.js';
 import type {FileSet} from './types.js';
@@ -74,8 +74,24 @@ function pruneEmpty(dir: string, stop: string): void {
   }
 }
 
+/**
+ * An earlier render's directories could have been replaced by symlinks: never write or delete through one.
+ * `dir` must resolve to `realFiles` or below it.
+ */
+function insideReal(dir: string, realFiles: string, hostPath: string): void {
+  const real = realpathSync(dir);
+  if (real !== realFiles && !real.startsWith(realFiles + path.sep)) {
+    throw new UserError(
+      `render: refusing to write ${hostPath}: ${dir} leads outside ${realFiles} through a symlink`,
+      'remove that symlink from the output directory, or render into a fresh --out directory',
+    );
+  }
+}
+
 function updateInPlace(fileSet: FileSet, final: string, earlier: string[]): void {
   const filesDir = path.join(final, 'files');
+  mkdirSync(filesDir, {recursive: true});
+  const realFiles = realpathSync(filesDir);
   const targets = fileSet.files.map((file) => outputPath(filesDir, file.path));
   const wanted = new Set(fileSet.files.map((f) => f.path));
   for (const old of earlier) {
@@ -86,13 +102,18 @@ function updateInPlace(fileSet: FileSet, final: string, earlier: string[]): void
     } catch {
       continue; // not a path this function would have written
     }
+    if (!existsSync(path.dirname(target))) continue;
+    insideReal(path.dirname(target), realFiles, old);
     rmSync(target, {force: true});
     pruneEmpty(path.dirname(target), filesDir);
   }
   fileSet.files.forEach((file, i) => {
     const target = targets[i]!;
-    if (readText(target) === file.content) return;
+    let existing = path.dirname(target);
+    while (!existsSync(existing)) existing = path.dirname(existing);
+    insideReal(existing, realFiles, file.path);
     mkdirSync(path.dirname(target), {recursive: true});
+    if (readText(target) === file.content && !lstatSync(target).isSymbolicLink()) return;
     rmSync(target, {recursive: true, force: true});
     writeFileSync(target, file.content);
   });
@@ -110,6 +131,9 @@ export async function writeFileSet(fileSet: FileSet, dir: string): Promise<void>
     throw new UserError(`render: refusing to write host ${JSON.stringify(fileSet.host)}: not a plain name`, 'rename the host in the spec');
   }
   const final = path.join(root, fileSet.host);
+  if (existsSync(final) && !lstatSync(final).isDirectory()) {
+    throw new UserError(`render: ${final} exists and is not a directory: not overwriting it`, 'choose another --out directory, or remove it');
+  }
   const earlier = earlierPaths(final);
   if (earlier === undefined && existsSync(final) && readdirSync(final).length > 0) {
     throw new UserError(

@@ -1,4 +1,4 @@
-import {mkdtemp, mkdir, readFile, readdir, rm, writeFile} from 'node:fs/promises';
+import {mkdtemp, mkdir, readFile, readdir, rm, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -90,4 +90,24 @@ test('over an earlier render: changed files rewritten, hand edits undone, droppe
   t.teardown(() => rm(fresh, {recursive: true, force: true}));
   await writeFileSet(renderHost(host), fresh);
   t.deepEqual(incremental, await tree(fresh));
+});
+
+test('never writes or deletes through a symlink planted in an earlier render', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'berth-render-'));
+  const outside = await mkdtemp(path.join(tmpdir(), 'berth-outside-'));
+  t.teardown(() => rm(dir, {recursive: true, force: true}));
+  t.teardown(() => rm(outside, {recursive: true, force: true}));
+  await writeFile(path.join(outside, 'motd'), 'not yours\n');
+  await writeFileSet(renderHost(fullHost()), dir);
+  await rm(path.join(dir, 'db-1/files/etc'), {recursive: true});
+  await symlink(outside, path.join(dir, 'db-1/files/etc'));
+  await t.throwsAsync(writeFileSet(renderHost(fullHost()), dir), {instanceOf: UserError, message: /leads outside .* through a symlink/});
+  t.deepEqual(await readdir(outside), ['motd']);
+  t.is(await readFile(path.join(outside, 'motd'), 'utf8'), 'not yours\n');
+  // A host directory that is itself a symlink is refused too.
+  const other = await mkdtemp(path.join(tmpdir(), 'berth-render-'));
+  t.teardown(() => rm(other, {recursive: true, force: true}));
+  await symlink(outside, path.join(other, 'db-1'));
+  await t.throwsAsync(writeFileSet(renderHost(fullHost()), other), {instanceOf: UserError, message: /is not a directory/});
+  t.deepEqual(await readdir(outside), ['motd']);
 });

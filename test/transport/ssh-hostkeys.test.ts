@@ -180,9 +180,12 @@ test('berth trust refuses a changed key and does not touch known_hosts; declinin
 test('the berth trust command: --yes records; without a terminal and without --yes it refuses', async (t) => {
   const file = tempFile('known_hosts', '');
   const cli = (args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'trust', ...args], {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], detached: true});
+    // setsid: a new session without a controlling terminal, as in CI
+    spawnSync('setsid', ['-w', process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'trust', ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   const common = ['127.0.0.1', '--port', String(sshd.port), '--known-hosts', file, '--ssh-config', '/dev/null'];
-  // detached: no controlling terminal, as in CI
   const refused = cli(common);
   t.is(refused.status, 2, refused.stderr);
   t.regex(refused.stderr, /there is no terminal/);

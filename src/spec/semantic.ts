@@ -24,7 +24,7 @@ type Segment = string | number;
 function valueAt(root: unknown, path: readonly Segment[]): unknown {
   let node = root;
   for (const segment of path) {
-    if (typeof node !== 'object' || node === null) return undefined;
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, String(segment))) return undefined;
     node = (node as Record<string, unknown>)[String(segment)];
   }
   return node;
@@ -47,6 +47,7 @@ export function origin(layers: readonly Layer[], path: readonly Segment[]): stri
 }
 
 const maxPort = 65535;
+
 /** Where a host's address may be bound: 0.0.0.0 and :: overlap every address. */
 function addressesOverlap(a: string, b: string): boolean {
   const any = (x: string) => x === '0.0.0.0' || x === '::' || x === '';

@@ -416,3 +416,19 @@ test('validate: depending on a container the host disables says so', (t) => {
     },
   ]);
 });
+
+test('validate: a container named like an Object.prototype member is located where it was written', (t) => {
+  const report = check(yaml`
+    version: 1
+    containers:
+      constructor: {readOnly: true}
+    inventory:
+      hosts:
+        h:
+          containers:
+            web: {image: nginx}
+  `);
+  t.deepEqual(report.entries.map(brief), [
+    {path: '/containers/constructor', at: '3:3', message: 'container "constructor" has no image (host h)', severity: 'error'},
+  ]);
+});

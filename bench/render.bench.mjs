@@ -2,7 +2,7 @@
 // `npm run bench -- render`: berth's cold start (`berth --help`, target ≤ 150 ms) and `berth render` of a
 // generated 100-host spec (target ≤ 1 s), side by side in one hyperfine run with the bare `node -e 0` floor
 // that every node CLI pays before running a line of its own.
-import {execFileSync} from 'node:child_process';
+import {execFileSync, spawnSync} from 'node:child_process';
 import {mkdtempSync, readdirSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,12 @@ import {stringify} from 'yaml';
 import {hyperfine, writeResult} from './lib.mjs';
 
 const root = process.cwd();
+
+/** GNU time (Debian package time) for CPU times; installed the project's way when missing. */
+function ensureTime() {
+  if (spawnSync('test', ['-x', '/usr/bin/time']).status === 0) return;
+  execFileSync('sh', ['-c', 'flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 time >&2'], {stdio: 'inherit'});
+}
 execFileSync('npm', ['run', '--silent', 'build'], {stdio: 'inherit'});
 
 /** A realistic fleet: web hosts with three containers and health checks, db hosts on devicemapper. */
@@ -66,6 +72,42 @@ const rows = hyperfine(
   ],
   {runs: 20, warmup: 2},
 );
+// Where the time goes, in one cold process (median of 5): module imports, readSpec (read + parse + validate
+// + resolve), renderHost for every host, writeFileSet over the previous render (only changed files written).
+const phaseScript = `
+const t0 = performance.now();
+const {readSpec} = await import(${JSON.stringify(path.join(root, 'dist/spec/index.js'))});
+const {renderHost, writeFileSet} = await import(${JSON.stringify(path.join(root, 'dist/render/index.js'))});
+const t1 = performance.now();
+const {hosts} = await readSpec(${JSON.stringify(spec)});
+const t2 = performance.now();
+const sets = hosts.map(renderHost);
+const t3 = performance.now();
+for (const s of sets) await writeFileSet(s, ${JSON.stringify(out)});
+const t4 = performance.now();
+console.log(JSON.stringify({imports: t1 - t0, readSpec: t2 - t1, render: t3 - t2, write: t4 - t3}));
+`;
+const phases = [];
+for (let i = 0; i < 5; i++) {
+  phases.push(JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', phaseScript], {encoding: 'utf8'})));
+}
+const median = (k) => phases.map((p) => p[k]).sort((a, b) => a - b)[2];
+const split = ['imports', 'readSpec', 'render', 'write'].map((k) => `${k} ${median(k).toFixed(0)} ms`).join(', ');
+
+// CPU time (user + system) of each command, median of 5 runs via GNU time: waiting for a busy CPU does not
+// count there, so it says more than wall time on a loaded machine.
+ensureTime();
+const cpu = {};
+for (const r of rows) {
+  const samples = [];
+  for (let i = 0; i < 5; i++) {
+    const res = spawnSync('/usr/bin/time', ['-f', '%U %S', 'sh', '-c', `${r.cmd} >/dev/null 2>&1`], {encoding: 'utf8'});
+    const [u, sy] = res.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+    samples.push((u + sy) * 1000);
+  }
+  cpu[r.name] = samples.sort((a, b) => a - b)[2];
+}
+
 const help = rows.find((r) => r.name === 'berth --help');
 const render = rows.find((r) => r.name === 'berth render (100 hosts)');
 writeResult('render', {
@@ -79,6 +121,9 @@ writeResult('render', {
     '',
     `The render run reads, validates and resolves the spec, renders ${hostDirs} hosts (web hosts: 3 containers, a health`,
     'check, fleet-lock updates; every tenth host a devicemapper db) and writes every file plus a manifest per host.',
-    'The machine is shared (2 cores, other engineers building and testing): medians, not means.',
+    `CPU time (user + system, median of 5): ${rows.map((r) => `${r.name} ${cpu[r.name].toFixed(0)} ms`).join(' · ')}.`,
+    `In one cold process (median of 5): ${split} (render: all ${hostDirs} hosts, ${phases.length} processes).`,
+    'The machine is shared (2 cores, other engineers building and testing): medians, not means; the floor row',
+    'shows how loaded it was during the run.',
   ],
 });

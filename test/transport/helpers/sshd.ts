@@ -5,7 +5,7 @@
  */
 import {execFileSync, spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer, connect} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -98,6 +98,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   ensureSshTools();
   mkdirSync('/run/sshd', {recursive: true, mode: 0o755});
   const dir = mkdtempSync(join(tmpdir(), 'berth-sshd-'));
+  // Other login users (sudo tests) read AuthorizedKeysFile from here as themselves: sshd drops privileges.
+  chmodSync(dir, 0o755);
   const port = options.port ?? (await freePort());
   const hostKeyFiles: string[] = [];
   const hostKeys: string[] = [];

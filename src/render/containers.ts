@@ -26,8 +26,8 @@ export const healthScript = `${paths.lib}/health-check`;
 
 const healthDefaults = {interval: '30s', timeout: '10s', retries: 3};
 
-/** Container names become unit names and engine names: keep them to what both accept unescaped. */
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+/** Container names become unit names, engine names and image tags (the schema's containerName). */
+const namePattern = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 
 function portFlag(port: ResolvedContainer['ports'][number]): string {
   const address = port.address === '' || port.address === '0.0.0.0' ? '' : port.address.includes(':') ? `[${port.address}]:` : `${port.address}:`;
@@ -37,7 +37,7 @@ function portFlag(port: ResolvedContainer['ports'][number]): string {
 
 /** The tag an image archive is loaded under for one container. */
 export function archiveTag(container: string): string {
-  return `localhost/${container.toLowerCase()}:archive`;
+  return `localhost/${container}:archive`;
 }
 
 /** argv of `berth-engine run` for one container (issue 5's engine CLI). */
@@ -66,7 +66,7 @@ export function renderContainers(host: ResolvedHost): Part {
     const c = host.containers[name]!;
     if (!namePattern.test(name)) {
       throw new UserError(
-        `render container ${JSON.stringify(name)} for host ${host.name}: the name must be letters, digits, '_', '.' or '-' (at most 63, not starting with a symbol)`,
+        `render container ${JSON.stringify(name)} for host ${host.name}: the name must be lower-case letters, digits, '_', '.' or '-' (at most 63, not starting with a symbol)`,
         'rename the container in the spec',
       );
     }

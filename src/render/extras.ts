@@ -5,7 +5,8 @@ import {UserError} from '../errors.js';
 import type {ResolvedHost} from '../spec/types.js';
 import {emptyPart, managedFile, paths, sortedKeys, type Part} from './part.js';
 
-const unitNamePattern = /^[A-Za-z0-9:_.@\\-]+\.(service|timer|socket|mount|automount|path|target|slice)$/;
+/** The schema's unitName: a unit file name with its type suffix, templates (`getty@.service`) included. */
+const unitNamePattern = /^[A-Za-z0-9:_.\\-]+(@[A-Za-z0-9:_.\\-]*)?\.(service|socket|timer|path|mount|automount|target|slice|scope|swap|device)$/;
 
 export function renderExtras(host: ResolvedHost): Part {
   const part = emptyPart();

@@ -9,8 +9,16 @@ import {emptyPart, jsonContent, managedFile, paths, sortedKeys, type Part} from 
 
 export const usersFile = `${paths.etc}/users.json`;
 
-/** useradd(8)'s default NAME_REGEX on Debian, minus the trailing `$` of machine accounts. */
-const userPattern = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** The schema's accountName (useradd(8)'s default NAME_REGEX on Debian). */
+const userPattern = /^[a-z_][a-z0-9_.-]*\$?$/;
+
+/**
+ * sudo skips files in /etc/sudoers.d whose names contain a `.` or end in `~` (sudoers(5), "#includedir"), so
+ * a dot in the user name becomes `_` in the file name (two users that differ only there collide, loudly).
+ */
+export function sudoersFile(name: string): string {
+  return `/etc/sudoers.d/90-berth-${name.replace(/\./g, '_')}`;
+}
 
 export function homeOf(name: string): string {
   return name === 'root' ? '/root' : `/home/${name}`;
@@ -23,7 +31,7 @@ export function renderUsers(host: ResolvedHost): Part {
   const list = names.map((name) => {
     if (!userPattern.test(name)) {
       throw new UserError(
-        `render user ${JSON.stringify(name)} for host ${host.name}: user names are lower-case letters, digits, '_' and '-', starting with a letter or '_'`,
+        `render user ${JSON.stringify(name)} for host ${host.name}: user names are lower-case letters, digits, '_', '.' and '-', starting with a letter or '_'`,
         'rename the user in the spec',
       );
     }
@@ -36,7 +44,7 @@ export function renderUsers(host: ResolvedHost): Part {
     entry.sudo = u.sudo;
     if (u.sudo) {
       part.files.push(
-        managedFile({path: `/etc/sudoers.d/90-berth-${name}`, mode: '0440', content: template('sudoers')({user: name})}),
+        managedFile({path: sudoersFile(name), mode: '0440', content: template('sudoers')({user: name})}),
       );
     }
     if (u.authorizedKeys.length > 0) {

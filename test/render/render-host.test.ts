@@ -249,6 +249,13 @@ test('users: list for the action, sudoers 0440, authorized_keys owned by the use
   t.deepEqual(fs.actions[0], {kind: 'create-users', users: ['ops'], triggers: ['/etc/berth/users.json']});
 });
 
+test('a dotted user name gets a sudoers file name sudo does not skip', (t) => {
+  const host = bareHost();
+  host.users = {'john.doe': {shell: '/bin/sh', groups: [], sudo: true, authorizedKeys: []}};
+  const fs = renderHost(host);
+  t.regex(file(fs, '/etc/sudoers.d/90-berth-john_doe').content, /^john\.doe ALL=/m);
+});
+
 test('journald and timesyncd drop-ins', (t) => {
   const fs = renderHost(fullHost());
   t.is(

@@ -39,7 +39,7 @@ unsigned long long be_proc_start_time(pid_t pid) {
   unsigned long long st = 0;
   if (p) {
     p++;
-    for (int field = 2; field < 22 && p; field++)
+    for (int field = 3; field < 22 && p; field++)
       p = strchr(p + 1, ' ');
     if (p)
       st = strtoull(p + 1, NULL, 10);
@@ -113,7 +113,7 @@ int be_state_read(const char *root, const char *id, be_state *s, be_error_t *err
   if (be_read_file(path, &text, NULL, err) < 0) {
     if ((*err)->status == ENOENT) {
       be_error_release(err);
-      return be_make_error(err, ENOENT, "container `%s` does not exist under `%s`", id, root ? root : BE_DEFAULT_ROOT);
+      return be_make_error(err, 0, "container `%s` does not exist under `%s`", id, root ? root : BE_DEFAULT_ROOT);
     }
     return -1;
   }

@@ -4,7 +4,7 @@
  * runner that deletes every container it made in teardown (by ID, `delete --force`).
  */
 import {spawn, spawnSync} from 'node:child_process';
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync, readdirSync} from 'node:fs';
+import {chmodSync, closeSync, openSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync, readdirSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -45,6 +45,7 @@ export function busyboxRootfs(): string {
     {pkg: 'gcc', file: '/usr/bin/gcc'},
   ]);
   const dir = mkdtempSync(path.join(tmpdir(), 'berth-rt-rootfs-'));
+  chmodSync(dir, 0o755); // mkdtemp makes it 0700: a non-root or user-namespaced container could not enter it
   for (const d of ['bin', 'proc', 'sys', 'dev', 'tmp', 'etc', 'mnt', 'data']) mkdirSync(path.join(dir, d));
   copyFileSync('/bin/busybox', path.join(dir, 'bin', 'busybox'));
   const applets = spawnSync('/bin/busybox', ['--list'], {encoding: 'utf8'}).stdout.split('\n').filter(Boolean);
@@ -84,24 +85,33 @@ export type OciConfig = {
 
 export type Result = {code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string};
 
-/** Runs a command (no shell), resolves with its output; never rejects on a non-zero exit. */
+/**
+ * Runs a command (no shell), resolves with its output; never rejects on a non-zero exit. Output goes through
+ * files, not pipes, and the promise settles on exit: after `create` or `run --detach` the container keeps the
+ * runtime's stdout/stderr open, so waiting for pipes to close would wait for the container.
+ */
 export function run(cmd: string, args: string[], opts: {timeoutMs?: number; input?: string} = {}): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, {stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']});
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-rt-out-'));
+  const outFile = path.join(dir, 'stdout');
+  const errFile = path.join(dir, 'stderr');
+  const out = openSync(outFile, 'w');
+  const err = openSync(errFile, 'w');
+  return new Promise<Result>((resolve, reject) => {
+    const child = spawn(cmd, args, {stdio: [opts.input === undefined ? 'ignore' : 'pipe', out, err]});
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', reject);
-    child.on('close', (code, signal) => {
+    child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({code, signal, stdout, stderr});
+      resolve({code, signal, stdout: readFileSync(outFile, 'utf8'), stderr: readFileSync(errFile, 'utf8')});
     });
     if (child.stdin) {
       child.stdin.on('error', () => {}); // the program may exit before reading its input
       child.stdin.end(opts.input);
     }
+  }).finally(() => {
+    closeSync(out);
+    closeSync(err);
+    rmSync(dir, {recursive: true, force: true});
   });
 }
 

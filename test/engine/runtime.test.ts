@@ -168,7 +168,7 @@ test('create, state, start, exec, kill, delete: the OCI lifecycle', async (t) =>
   t.is((await s.engine(['start', id])).code, 1, 'a running container cannot start again');
 
   // exec joins every namespace, the cgroup, and gets the same caps, no_new_privs and seccomp.
-  const inside = await s.engine(['exec', id, 'sh', '-c', 'hostname; ps -o pid,comm | tr -s " " | tr "\\n" ";"; echo; cat /proc/self/cgroup | grep memory; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; /bin/escape-probe 1 | grep -E "^(mount|unshare-net|clone3) "']);
+  const inside = await s.engine(['exec', id, 'sh', '-c', `hostname; ps -o pid,comm | tr -s " " | tr "\\n" ";"; echo; cat /proc/self/cgroup | grep memory; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status; /bin/escape-probe ${process.pid} | grep -E "^(mount|unshare-net|clone3) "`]);
   t.is(inside.code, 0, inside.stderr);
   const lines = inside.stdout.trim().split('\n');
   t.is(lines[0], 'life');
@@ -236,8 +236,8 @@ test('memory limit: the OOM killer stops a process at the limit (exit 137)', asy
 
 test('pids limit: a fork bomb is stopped at pids.max', async (t) => {
   const s = new RuntimeScratch(t);
-  // Shell builtins only after the forks, since no fork is left then.
-  const script = 'i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done 2>/dev/null; read cur < /sys/fs/cgroup/pids/pids.current; read max < /sys/fs/cgroup/pids/pids.max; echo "current=$cur max=$max"';
+  // The bomb runs in a subshell (ash exits when fork fails); only shell builtins after it, as no fork is left.
+  const script = '(i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done); read cur < /sys/fs/cgroup/pids/pids.current; read max < /sys/fs/cgroup/pids/pids.max; echo "current=$cur max=$max"';
   const r = await s.runContainer(['sh', '-c', script], (c) => {
     c.linux.resources = {...c.linux.resources, pids: {limit: 10}};
   });
@@ -251,7 +251,7 @@ test('pids limit: a fork bomb is stopped at pids.max', async (t) => {
 
 test('user namespace with uid/gid maps: root inside is an unprivileged uid outside', async (t) => {
   const s = new RuntimeScratch(t);
-  const r = await s.runContainer(['sh', '-c', 'cat /proc/self/uid_map; id -u; /bin/escape-probe 1 | grep -E "^(mount|mknod|raw_socket) "'], (c) => {
+  const r = await s.runContainer(['sh', '-c', `cat /proc/self/uid_map; id -u; /bin/escape-probe ${process.pid} | grep -E "^(mount|mknod|raw_socket) "`], (c) => {
     c.linux.namespaces.push({type: 'user'});
     c.linux['uidMappings'] = [{containerID: 0, hostID: 100000, size: 65536}];
     c.linux['gidMappings'] = [{containerID: 0, hostID: 100000, size: 65536}];

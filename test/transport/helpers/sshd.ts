@@ -5,7 +5,7 @@
  */
 import {execFileSync, spawn} from 'node:child_process';
 import type {ChildProcess} from 'node:child_process';
-import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import {chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer, connect} from 'node:net';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -82,7 +82,8 @@ export interface TestSshd {
   knownHosts(): string;
   log(): string;
   authorize(pub: string): void;
-  stop(): Promise<void>;
+  /** Stop sshd (by PID); `keep` leaves its directory (host keys) for a server started later. */
+  stop(options?: {keep?: boolean}): Promise<void>;
 }
 
 export interface SshdOptions {
@@ -105,7 +106,12 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
   const hostKeys: string[] = [];
   if (options.hostKeysFrom) {
     for (const line of options.hostKeysFrom.hostKeys) hostKeys.push(line);
-    for (const type of options.keyTypes ?? ['ed25519']) hostKeyFiles.push(join(options.hostKeysFrom.dir, `host_${type}`));
+    for (const type of options.keyTypes ?? ['ed25519']) {
+      const copy = join(dir, `host_${type}`);
+      copyFileSync(join(options.hostKeysFrom.dir, `host_${type}`), copy);
+      chmodSync(copy, 0o600);
+      hostKeyFiles.push(copy);
+    }
   } else {
     for (const type of options.keyTypes ?? ['ed25519']) {
       const key = keygen(join(dir, `host_${type}`), type);
@@ -161,13 +167,13 @@ export async function startSshd(options: SshdOptions = {}): Promise<TestSshd> {
       hostKeys.map((line) => `[127.0.0.1]:${port} ${line.split(' ').slice(0, 2).join(' ')}`).join('\n') + '\n',
     log: () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
     authorize: (pub: string) => writeFileSync(authorizedKeys, readFileSync(authorizedKeys, 'utf8') + pub + '\n'),
-    stop: async () => {
+    stop: async (stopOptions = {}) => {
       if (!exited) {
         const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         process.kill(child.pid!, 'SIGTERM');
         await gone;
       }
-      rmSync(dir, {recursive: true, force: true});
+      if (!stopOptions.keep) rmSync(dir, {recursive: true, force: true});
     },
   };
   return sshd;

@@ -7,7 +7,21 @@
  * dropped are removed: on a busy disk, rewriting and deleting thousands of unchanged files is what made a
  * 100-host re-render slow (see bench/results/render.md), not rendering them.
  */
-import {existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmdirSync, rmSync, writeFileSync} from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import {UserError} from '../errors.js';
 import type {FileSet} from './types.js';
@@ -46,6 +60,23 @@ function readText(file: string): string | undefined {
     return readFileSync(file, 'utf8');
   } catch {
     return undefined;
+  }
+}
+
+/** A file's text, or undefined when it is missing, not a regular file, or a symlink (O_NOFOLLOW). */
+function readNoFollow(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch {
+    return undefined;
+  }
+  try {
+    return readFileSync(fd, 'utf8');
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -107,13 +138,18 @@ function updateInPlace(fileSet: FileSet, final: string, earlier: string[]): void
     rmSync(target, {force: true});
     pruneEmpty(path.dirname(target), filesDir);
   }
+  const checkedDirs = new Set<string>();
   fileSet.files.forEach((file, i) => {
     const target = targets[i]!;
-    let existing = path.dirname(target);
-    while (!existsSync(existing)) existing = path.dirname(existing);
-    insideReal(existing, realFiles, file.path);
-    mkdirSync(path.dirname(target), {recursive: true});
-    if (readText(target) === file.content && !lstatSync(target).isSymbolicLink()) return;
+    const dir = path.dirname(target);
+    if (!checkedDirs.has(dir)) {
+      let existing = dir;
+      while (!existsSync(existing)) existing = path.dirname(existing);
+      insideReal(existing, realFiles, file.path);
+      mkdirSync(dir, {recursive: true});
+      checkedDirs.add(dir);
+    }
+    if (readNoFollow(target) === file.content) return;
     rmSync(target, {recursive: true, force: true});
     writeFileSync(target, file.content);
   });

@@ -71,6 +71,7 @@ export async function applyFleet(options: ApplyOptions): Promise<number> {
   }
   let engines = new Map<string, LocalEngine | null>();
   const by = whoAmI();
+  const testPause = options.testPause ?? process.env.BERTH_TEST_PAUSE;
   const session = await runSession<HostApplyResult>(
     'apply',
     options,
@@ -86,7 +87,8 @@ export async function applyFleet(options: ApplyOptions): Promise<number> {
         log: ctx.log,
         progress: (p) => (p.kind === 'step' ? ctx.step(p.step, p.detail) : ctx.warn(p.step, p.message)),
         ...(options.healthTimeoutSec !== undefined ? {healthTimeoutSec: options.healthTimeoutSec} : {}),
-        ...(options.testPause !== undefined ? {testPause: options.testPause} : {}),
+        // BERTH_TEST_PAUSE: e2e only (test/e2e/apply.test.ts stops the host helper there to kill it).
+        ...(testPause ? {testPause} : {}),
       });
       ctx.log(`plan:\n${formatPlan(result.plan)}`);
       ctx.log(`result: ${result.status} generation ${result.generation} ${result.message}`);

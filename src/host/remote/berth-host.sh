@@ -40,6 +40,7 @@ say() { printf '%s\n' "$*"; }
 now() { date -u +%Y-%m-%dT%H:%M:%SZ; }
 journal() { say "$(now) $*" >>"$B/journal"; sync "$B/journal" 2>/dev/null || sync; }
 # Test hook (e2e only): stop at a named point so a test can kill the worker there.
+# The worker leads its own process group (setsid), so `kill -9 -- -PID` takes the sleep along.
 pause_point() { if [ "$BERTH_TEST_PAUSE" = "$1" ]; then say "@@paused $1 $$"; sleep 600; fi; }
 gen_dir() { if [ "$1" = 0 ]; then say "$HERE/empty-generation"; else say "$G/$1"; fi; }
 current_gen() { if [ -L "$B/current" ]; then basename "$(readlink "$B/current")"; else say 0; fi; }

@@ -1,0 +1,57 @@
+import test from 'ava';
+import {parseHelperOutput, usersTsv} from '../../src/host/helper.js';
+import {helperCommand, probeCommand, shellQuote} from '../../src/host/remote-scripts.js';
+import {journalStatus, parseJournal} from '../../src/host/journal.js';
+import {file, fileSet} from './helpers.js';
+
+test('helper output: steps, lists and the result line', (t) => {
+  const r = parseHelperOutput(
+    [
+      '@@step stage',
+      '@@ok stage generation 3',
+      '@@changed /etc/a b.conf',
+      '@@restarted web.service',
+      '@@restarted web.service',
+      '@@warn sysctl /proc/sys is read-only',
+      'noise from a tool',
+      '@@fail health web.service failed to start: exit 1',
+      '@@ok rollback back on generation 2',
+      '@@result rolled-back 2 generation 3 failed and was rolled back to 2',
+    ].join('\n'),
+  );
+  t.is(r.status, 'rolled-back');
+  t.is(r.generation, 2);
+  t.is(r.message, 'generation 3 failed and was rolled back to 2');
+  t.deepEqual(r.changed, ['/etc/a b.conf']);
+  t.deepEqual(r.restarted, ['web.service']);
+  t.deepEqual(r.warnings, ['sysctl: /proc/sys is read-only']);
+  t.deepEqual(r.steps.map((s) => [s.name, s.ok]), [
+    ['stage', true],
+    ['health', false],
+    ['rollback', true],
+  ]);
+});
+
+test('helper output without a result line is a failure', (t) => {
+  t.is(parseHelperOutput('@@step stage\n').status, 'failed');
+  t.is(parseHelperOutput('@@result locked - another apply holds /run/berth/apply.lock: pid=1').message, 'another apply holds /run/berth/apply.lock: pid=1');
+});
+
+test('journal: an unfinished pending is an interrupted switch; failed points back', (t) => {
+  const j = parseJournal('t1 pending 1 base=0 op=apply\nt2 done 1\nt3 pending 2 base=1 op=apply\nt4 failed 2 back=1 reason=apply-failed\nt5 pending 3 base=1 op=apply\n');
+  t.deepEqual(journalStatus(j), {interrupted: {target: 3, base: 1, op: 'apply', time: 't5'}, lastGood: 1});
+  t.deepEqual(journalStatus(j.slice(0, 4)), {interrupted: null, lastGood: 1});
+  t.deepEqual(journalStatus([]), {interrupted: null, lastGood: 0});
+});
+
+test('commands quote their inputs for sh', (t) => {
+  t.is(shellQuote("it's"), `'it'\\''s'`);
+  const cmd = probeCommand({dataRoot: '/var/lib/x y', paths: ['/etc/a', "/etc/b'c"], units: ['a.service']});
+  t.true(cmd.startsWith(`DATA_ROOT='/var/lib/x y'\nPATHS='/etc/a\n/etc/b'\\''c'\nUNITS=a.service\n`));
+  t.regex(helperCommand('f'.repeat(64), ['apply', '2', '1'], {BERTH_BY: 'me@here'}), /export BERTH_BY=me@here\nexec sh "\$d\/berth-host.sh" start apply 2 1$/);
+});
+
+test('users.tsv comes from the users.json render writes', (t) => {
+  const fs = fileSet([file('/etc/berth/users.json', JSON.stringify({users: [{name: 'deploy', uid: 1500, shell: '/bin/bash', home: '/home/deploy', groups: ['docker', 'adm'], sudo: true}, {name: 'x', shell: '/bin/sh', home: '/home/x', groups: [], sudo: false}]}))]);
+  t.is(usersTsv(fs), 'deploy\t1500\t/bin/bash\t/home/deploy\tdocker,adm\t-\nx\t-\t/bin/sh\t/home/x\t-\t-\n');
+});

@@ -302,6 +302,8 @@ function authHandler(t: ResolvedTarget, prompt: PromptSecret, notes: string[]) {
 interface Connection {
   client: Client;
   hops: Client[];
+  /** False once the connection closed or failed. */
+  alive: boolean;
 }
 
 function endAll(clients: Client[]): void {
@@ -475,7 +477,7 @@ async function connectChain(t: ResolvedTarget, options: SshOptions): Promise<Con
     }
     const entries = await readKnownHostsFiles([...t.userKnownHostsFiles, ...t.globalKnownHostsFiles]);
     const client = await connectOne(t, options, sock, {target: t}, entries);
-    return {client, hops};
+    return {client, hops, alive: true};
   } catch (error) {
     endAll(hops);
     throw error;
@@ -531,18 +533,9 @@ class SshTransport implements Transport {
       const started = Date.now();
       this.connecting = connectWithRetry(this.target, this.options, this.options.connectAttempts ?? 6).then(
         (connection) => {
-          this.connection = connection;
           this.connecting = undefined;
           this.log(`${this.host}: connected to ${this.target.user}@${endpoint(this.target)} in ${Date.now() - started} ms`);
-          const lost = () => {
-            if (this.connection === connection) this.dropConnection();
-          };
-          connection.client.on('close', lost);
-          connection.client.on('error', (error: Error) => {
-            this.log(`${this.host}: connection error: ${error.message}`);
-            lost();
-          });
-          return connection;
+          return this.adopt(connection);
         },
         (error: unknown) => {
           this.connecting = undefined;
@@ -551,6 +544,19 @@ class SshTransport implements Transport {
       );
     }
     return this.connecting;
+  }
+
+  /** Make `connection` the live one; forget it (and its sftp session) as soon as it closes. */
+  private adopt(connection: Connection): Connection {
+    this.connection = connection;
+    const lost = (error?: Error) => {
+      if (error) this.log(`${this.host}: connection error: ${error.message}`);
+      connection.alive = false;
+      if (this.connection === connection) this.dropConnection();
+    };
+    connection.client.on('close', () => lost());
+    connection.client.on('error', lost);
+    return connection;
   }
 
   private dropConnection(): void {
@@ -658,12 +664,23 @@ class SshTransport implements Transport {
     const started = Date.now();
     this.log(`${this.host}: $ ${command}${options.become !== 'none' ? `  (as root via ${options.become})` : ''}`);
     try {
-      const channel = await new Promise<ClientChannel>((resolve, reject) => {
-        connection.client.exec(remote.command, (error, stream) => {
-          if (error) reject(new HostError(this.host, step, `open a session: ${error.message}`, {command}));
-          else resolve(stream);
+      const open = (client: Client) =>
+        new Promise<ClientChannel>((resolve, reject) => {
+          client.exec(remote.command, (error, stream) => {
+            if (error) reject(new HostError(this.host, step, `open a session: ${error.message}`, {command}));
+            else resolve(stream);
+          });
         });
-      });
+      let channel: ClientChannel;
+      try {
+        channel = await open(connection.client);
+      } catch (error) {
+        // The session was refused or never opened, so the command did not start: when the connection itself
+        // died meanwhile (e.g. the host rebooted between two calls), one fresh connection is safe to try.
+        if (connection.alive && this.connection === connection) throw error;
+        this.log(`${this.host}: connection gone before the command started; reconnecting`);
+        channel = await open((await this.connect()).client);
+      }
       const result = await new Promise<ExecResult & {stdoutBuffer: Buffer}>((resolve, reject) => {
         const out: Buffer[] = [];
         const err: Buffer[] = [];
@@ -794,12 +811,19 @@ class SshTransport implements Transport {
       );
     const handle = await call<Buffer>((cb) => sftp.open(path, 'wx', {mode}, cb), 'create');
     try {
-      let offset = 0;
-      while (offset < content.length) {
-        const length = Math.min(content.length - offset, 32 * 1024);
-        await call<void>((cb) => sftp.write(handle, content, offset, length, offset, cb), 'write');
-        offset += length;
-      }
+      // Several writes in flight at once (like OpenSSH's sftp -R): one round trip per 32 KiB is slow on a
+      // distant host. Each write carries its own offset, so order of completion does not matter.
+      const chunk = 32 * 1024;
+      let next = 0;
+      const writer = async () => {
+        while (next < content.length) {
+          const offset = next;
+          const length = Math.min(content.length - offset, chunk);
+          next += length;
+          await call<void>((cb) => sftp.write(handle, content, offset, length, offset, cb), 'write');
+        }
+      };
+      await Promise.all(Array.from({length: Math.min(16, Math.ceil(content.length / chunk))}, writer));
       await call<void>((cb) => sftp.ext_openssh_fsync(handle, (e) => cb(e)), 'fsync');
     } finally {
       await call<void>((cb) => sftp.close(handle, cb), 'close');
@@ -918,12 +942,7 @@ class SshTransport implements Transport {
           ...this.options,
           connectTimeoutMs: Math.max(1000, Math.min(this.options.connectTimeoutMs ?? 20_000, deadline - Date.now())),
         });
-        this.connection = connection;
-        const lost = () => {
-          if (this.connection === connection) this.dropConnection();
-        };
-        connection.client.on('close', lost);
-        connection.client.on('error', lost);
+        this.adopt(connection);
         const boot = await this.run('cat /proc/sys/kernel/random/boot_id', {become: 'none'}, 'reconnect');
         const bootId = boot.stdout.trim();
         if (boot.code === 0 && bootId !== '' && bootId !== options.previousBootId) {

@@ -87,6 +87,10 @@ export function localChecks(data: unknown): Finding[] {
       });
     }
 
+    for (const [unit] of entries(layer.units)) {
+      if (unit.startsWith('berth-')) add(`${at}/units/${escapePointer(unit)}`, 'key', semanticText.reservedUnitName(unit));
+    }
+
     for (const [path] of entries(layer.files)) {
       const pointer = `${at}/files/${escapePointer(path)}`;
       if (!path.startsWith('/')) add(pointer, 'key', semanticText.relativeFilePath(path));

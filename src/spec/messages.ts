@@ -448,6 +448,12 @@ export const semanticText = {
   duplicateUid(uid: number, other: string): Text {
     return {message: `uid ${uid} is already used by user "${other}"`, hint: 'give each user its own uid, or leave uid out'};
   },
+  reservedUnitName(unit: string): Text {
+    return {message: `unit name "${unit}" starts with berth-, which berth keeps for the units it generates`, hint: 'choose another name; to change a berth unit, use `dropins`'};
+  },
+  sameEndpoint(host: string, other: string, endpoint: string): Text {
+    return {message: `hosts ${other} and ${host} both connect to ${endpoint}`, hint: 'give each host its own address or port, or remove one of them'};
+  },
   relativeFilePath(path: string): Text {
     return {message: `file path "${path}" is not absolute`, hint: 'key files by their absolute path, e.g. `/etc/motd`'};
   },

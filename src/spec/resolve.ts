@@ -165,7 +165,7 @@ function resolveContainer(spec: ContainerSpec): ResolvedContainer {
   return out;
 }
 
-function resolveConnection(name: string, defaultsEntry: Connection, host: HostEntry): ResolvedHost['connection'] {
+export function resolveConnection(name: string, defaultsEntry: Connection, host: HostEntry): ResolvedHost['connection'] {
   const merged = {...defaultsEntry};
   for (const key of ['address', 'port', 'user', 'identityFile', 'jump', 'become'] as const) {
     if (host[key] !== undefined) (merged as Record<string, unknown>)[key] = host[key];

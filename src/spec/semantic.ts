@@ -5,7 +5,7 @@
  */
 import {didYouMean} from './did-you-mean.js';
 import {semanticText, type Text} from './messages.js';
-import {escapePointer, hostLayers, mergedSections, resolveHost, type Layer} from './resolve.js';
+import {escapePointer, hostLayers, mergedSections, resolveConnection, resolveHost, type Layer} from './resolve.js';
 import type {ResolvedHost, Sections, Spec} from './types.js';
 
 export interface Finding {
@@ -215,6 +215,24 @@ function connectionChecks(spec: Spec): Finding[] {
     const inherited = spec.inventory.defaults?.jump;
     return inherited === undefined ? undefined : {jump: inherited, pointer: '/inventory/defaults/jump'};
   };
+  // Two entries for one machine would be configured twice, in parallel.
+  const endpoints = new Map<string, string>();
+  for (const name of names) {
+    const {address, port, jump} = resolveConnection(name, spec.inventory.defaults ?? {}, hosts[name]!);
+    const endpoint = `${address}:${port}${jump ? ` via ${jump}` : ''}`;
+    const other = endpoints.get(endpoint);
+    if (other === undefined) endpoints.set(endpoint, name);
+    else {
+      findings.push({
+        host: name,
+        section: 'connection',
+        pointer: `/inventory/hosts/${escapePointer(name)}`,
+        at: 'key',
+        text: semanticText.sameEndpoint(name, other, endpoint),
+        severity: 'warning',
+      });
+    }
+  }
   for (const name of names) {
     const entry = jumpOf(name);
     if (!entry) continue;

@@ -432,3 +432,32 @@ test('validate: a container named like an Object.prototype member is located whe
     {path: '/containers/constructor', at: '3:3', message: 'container "constructor" has no image (host h)', severity: 'error'},
   ]);
 });
+
+test('validate: unit names starting with berth- are reserved; two hosts on one endpoint is a warning', (t) => {
+  const report = check(yaml`
+    version: 1
+    inventory:
+      hosts:
+        a: {address: 10.0.0.1}
+        b: {address: 10.0.0.1}
+        c: {address: 10.0.0.1, port: 2222}
+    units:
+      berth-mine.service: {content: "[Service]"}
+  `);
+  t.deepEqual(report.entries.map((e) => ({...brief(e), hint: e.hint})), [
+    {
+      path: '/inventory/hosts/b',
+      at: '5:5',
+      message: 'hosts a and b both connect to 10.0.0.1:22',
+      severity: 'warning',
+      hint: 'give each host its own address or port, or remove one of them',
+    },
+    {
+      path: '/units/berth-mine.service',
+      at: '8:3',
+      message: 'unit name "berth-mine.service" starts with berth-, which berth keeps for the units it generates',
+      severity: 'error',
+      hint: 'choose another name; to change a berth unit, use `dropins`',
+    },
+  ]);
+});

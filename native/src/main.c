@@ -9,6 +9,7 @@
 #include "runtime.h"
 #include "image/engine-run.h"
 #include "image/image-cmd.h"
+#include "storage/storage-cmd.h"
 
 typedef struct be_command {
   const char *name;
@@ -22,6 +23,7 @@ static const be_command commands[] = {
     {"run", be_cmd_run_dispatch, "run [--rm] [--name N] [--memory M] [--pids N] [-e K=V] [-v SRC:DST[:ro]] [--read-only] [--network none|host] IMAGE [CMD...]"},
     {"ps", be_cmd_ps, "ps [-a] [--json]: engine containers"},
     {"stop", be_cmd_stop, "stop [-t SECONDS] NAME...: SIGTERM, then SIGKILL after the grace period"},
+    {"storage", be_cmd_storage, "storage dm-setup [--vg NAME] DEVICE: direct-lvm thin pool for --storage-driver devicemapper"},
     {"rm", be_cmd_rm, "rm [-f] NAME...: remove engine containers and their roots"},
     {"create", be_cmd_create, "create --bundle DIR [--console-socket S] [--pid-file F] ID"},
     {"start", be_cmd_start, "start ID"},

@@ -264,6 +264,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
       {"net", required_argument, NULL, 'N'},    {"workdir", required_argument, NULL, 'w'},
       {"user", required_argument, NULL, 'u'},   {"hostname", required_argument, NULL, 'h'},
       {"data-root", required_argument, NULL, 'D'}, {"storage-driver", required_argument, NULL, 'S'},
+      {"dm-pool", required_argument, NULL, 'M'}, {"allow-loopback", no_argument, NULL, 'L'},
       {NULL, 0, NULL, 0}};
   struct run_flags f = {.network = "none"};
   f.so.data_root = getenv("BERTH_ENGINE_DATA_ROOT");
@@ -293,6 +294,8 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
     case 'h': f.hostname = optarg; break;
     case 'D': f.so.data_root = optarg; break;
     case 'S': f.so.driver = optarg; break;
+    case 'M': f.so.dm_pool = optarg; break;
+    case 'L': f.so.allow_loopback = true; break;
     default: return be_make_error(err, 0, "run: unknown option `%s`; see `berth-engine run --help`", argv[optind - 1]);
     }
   }
@@ -403,6 +406,8 @@ static int open_store_from(int *argc, char **argv, be_store *st, int *first, be_
   for (int i = 1; i < *argc; i++) {
     if (!strcmp(argv[i], "--data-root") && i + 1 < *argc) so.data_root = argv[++i];
     else if (!strcmp(argv[i], "--storage-driver") && i + 1 < *argc) so.driver = argv[++i];
+    else if (!strcmp(argv[i], "--dm-pool") && i + 1 < *argc) so.dm_pool = argv[++i];
+    else if (!strcmp(argv[i], "--allow-loopback")) so.allow_loopback = true;
     else argv[k++] = argv[i];
   }
   *argc = k;

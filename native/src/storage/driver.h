@@ -42,5 +42,7 @@ const be_storage_driver *be_storage_driver_find(const char *name);
 /* Opens the driver's home below data_root (created when missing). */
 int be_storage_open(const be_storage_driver *d, const char *data_root, be_storage *out, be_error_t *err);
 void be_storage_close(be_storage *s);
+/* devicemapper direct-lvm setup on DEVICE: pv, vg, thin pool + autoextend profile; *pool_out = "VG/thinpool". */
+int be_dm_setup(const char *device, const char *vg, bool allow_loopback, char **pool_out, be_error_t *err);
 
 #endif

@@ -67,7 +67,8 @@ function hostList(hosts: string[]): string {
 function toEntry(loaded: LoadedSpec, finding: Finding, hosts: string[]): SpecEntry {
   let message = finding.text.message;
   // Name the hosts unless the value sits in that one host's own entry.
-  const own = hosts.length === 1 && finding.pointer.startsWith(`/inventory/hosts/${escapePointer(hosts[0]!)}/`);
+  const hostEntry = hosts.length === 1 ? `/inventory/hosts/${escapePointer(hosts[0]!)}` : undefined;
+  const own = hostEntry !== undefined && (finding.pointer === hostEntry || finding.pointer.startsWith(hostEntry + '/'));
   if (hosts.length > 0 && !own) message += ` (host${hosts.length === 1 ? '' : 's'} ${hostList(hosts)})`;
   return entryFor(loaded, finding.pointer, finding.at, message, finding.text.hint, finding.severity);
 }

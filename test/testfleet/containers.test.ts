@@ -9,7 +9,8 @@ import {readState} from '../../src/testfleet/state.js';
 
 let fleet: Fleet;
 
-test.before(async () => {
+test.before(async (t) => {
+  t.timeout(45 * 60_000, 'the first run on a machine builds the image (debootstrap) and the apt repository');
   fleet = await startFleet({containers: 2});
 });
 test.after.always(async () => {

@@ -12,6 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('a fleet whose owner is killed with SIGKILL is torn down by its reaper', async (t) => {
+  t.timeout(45 * 60_000, 'the first run on a machine builds the image (debootstrap) and the apt repository');
   const owner = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'helpers', 'owner.ts'), '1', 'apt'], {stdio: ['ignore', 'pipe', 'inherit']});
   const state = await new Promise<FleetState>((resolve, reject) => {
     let out = '';

@@ -215,6 +215,13 @@ int be_devices_bpf_build(const be_device_rule *rules, size_t n, be_bpf_insn **ou
     for (size_t j = 0; j < nj; j++)
       p[jumps[j]].off = (short)(k - jumps[j] - 1);
     (void)start;
+    /* A rule without conditions matches everything: earlier rules are unreachable (the verifier refuses
+     * unreachable instructions), so stop here. */
+    if (nj == 0) {
+      *out = p;
+      *nout = k;
+      return 0;
+    }
   }
   p[k++] = INSN(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0);
   p[k++] = INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);

@@ -604,6 +604,7 @@ int be_config_parse(const char *json, size_t len, const char *bundle_dir, be_con
   }
   be_config *c = be_xmalloc0(sizeof(*c));
   int rc = -1;
+  char *rpath = NULL; /* before the first goto: a cleanup variable must be in scope at `out` */
   static const char *const keys[] = {"ociVersion", "root", "hostname", "domainname", "process", "mounts", "linux",
                                      "annotations", NULL};
   if (check_keys(tree, "config", keys, err) < 0)
@@ -614,7 +615,6 @@ int be_config_parse(const char *json, size_t len, const char *bundle_dir, be_con
     goto out;
   }
   static const char *const rk[] = {"path", "readonly", NULL};
-  cleanup_free char *rpath = NULL;
   if (check_keys(root, "root", rk, err) < 0 || get_string(root, "path", "root", &rpath, err) < 0 ||
       get_bool(root, "readonly", "root", &c->root_readonly, err) < 0)
     goto out;
@@ -625,12 +625,9 @@ int be_config_parse(const char *json, size_t len, const char *bundle_dir, be_con
   if (rpath[0] == '/' || !bundle_dir) {
     c->root_path = be_xstrdup(rpath);
   } else {
+    /* A bundle that does not exist (a config built in memory) keeps its path as given. */
     char resolved[PATH_MAX];
-    if (!realpath(bundle_dir, resolved)) {
-      be_make_error(err, errno, "resolve bundle `%s`", bundle_dir);
-      goto out;
-    }
-    c->root_path = be_xasprintf("%s/%s", resolved, rpath);
+    c->root_path = be_xasprintf("%s/%s", realpath(bundle_dir, resolved) ? resolved : bundle_dir, rpath);
   }
   if (get_string(tree, "hostname", "config", &c->hostname, err) < 0 ||
       get_string(tree, "domainname", "config", &c->domainname, err) < 0)
@@ -676,6 +673,7 @@ int be_config_parse(const char *json, size_t len, const char *bundle_dir, be_con
   c = NULL;
   rc = 0;
 out:
+  free(rpath);
   yajl_tree_free(tree);
   be_config_free(c);
   return rc;

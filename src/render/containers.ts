@@ -70,8 +70,14 @@ export function renderContainers(host: ResolvedHost): Part {
         'rename the container in the spec',
       );
     }
+    if (c.image.startsWith('-')) {
+      throw new UserError(
+        `render container ${name} for host ${host.name}: image ${JSON.stringify(c.image)} starts with '-', which berth-engine would read as an option`,
+        'give an image reference or an absolute path to an image archive',
+      );
+    }
     for (const dep of c.dependsOn) {
-      if (!host.containers[dep]) {
+      if (!Object.hasOwn(host.containers, dep)) {
         throw new UserError(
           `render container ${name} for host ${host.name}: it depends on container ${dep}, which this host does not run`,
           `add ${dep} to the host's containers or remove it from containers.${name}.dependsOn`,

@@ -16,7 +16,7 @@ if (!existsSync(engine)) {
   console.error(`${engine} missing: run npm run build:native first`);
   process.exit(1);
 }
-for (const [pkg, cmd] of [['umoci', 'umoci'], ['podman', 'podman'], ['busybox-static', 'busybox']]) {
+for (const [pkg, cmd] of [['umoci', 'umoci'], ['skopeo', 'skopeo'], ['podman', 'podman'], ['runc', 'runc'], ['busybox-static', 'busybox'], ['time', '/usr/bin/time']]) {
   if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0)
     execFileSync('sh', ['-c', `flock /tmp/berth-apt.lock apt-get install -y -o DPkg::Lock::Timeout=600 ${pkg} >&2`], {stdio: 'inherit'});
 }
@@ -60,6 +60,13 @@ const unpackRows = hyperfine(
   ],
   {runs: 5, warmup: 1, prepare: `rm -rf ${dr} ${umo} ${floor}`},
 );
+const cpu = {};
+for (const r of unpackRows) {
+  sh(`rm -rf ${dr} ${umo} ${floor}`);
+  const t = spawnSync('/usr/bin/time', ['-f', '%U %S', 'sh', '-c', r.cmd], {encoding: 'utf8', maxBuffer: 1 << 26});
+  const out = t.stderr.trim().split('\n').at(-1).split(' ');
+  cpu[r.name] = (Number(out[0]) + Number(out[1])).toFixed(2);
+}
 sh(`rm -rf ${dr} ${umo} ${floor}`);
 
 // ---- 2. run --rm true --------------------------------------------------------------------------------
@@ -81,11 +88,14 @@ const podmanName = `localhost/berth-bench-busybox:${process.pid}`;
 sh(`podman load -q -i ${archive} | tail -1 > ${work}/podman-id`);
 const podmanId = readFileSync(path.join(work, 'podman-id'), 'utf8').trim().replace(/^Loaded image: /, '');
 sh(`podman tag ${podmanId} ${podmanName}`);
-cleanups.push(`podman rmi -f ${podmanName}`);
-const podmanOk = spawnSync('podman', ['run', '--rm', podmanName, 'true']).status === 0;
+cleanups.push(`podman rmi -f ${podmanName} ${podmanId}`);
+// This machine is a cgroup hybrid (crun refuses it: "cgroups in hybrid mode not supported") and its hard
+// RLIMIT_NOFILE/NPROC are below podman's defaults, so podman runs with runc and explicit ulimits.
+const podmanArgs = `--runtime runc run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 ${podmanName} true`;
+const podmanOk = spawnSync('sh', ['-c', `podman ${podmanArgs}`]).status === 0;
 const runCmds = [{name: 'berth-engine run --rm IMAGE true', cmd: `${engine} --root ${rt} run --data-root ${bdr} --rm bench-busybox true`}];
-if (podmanOk) runCmds.push({name: 'podman run --rm IMAGE true', cmd: `podman run --rm ${podmanName} true`});
-const runRows = hyperfine(runCmds, {runs: 20, warmup: 2});
+if (podmanOk) runCmds.push({name: 'podman run --rm IMAGE true', cmd: `podman ${podmanArgs}`});
+const runRows = hyperfine(runCmds, {runs: 10, warmup: 1});
 
 const floorRow = unpackRows[0];
 const ratio = (r, base) => (r.median / base.median).toFixed(2) + '×';
@@ -97,6 +107,8 @@ writeResult('engine-image', {
   notes: [
     `Image: 3 gzip layers, ${totalMB.toFixed(0)} MB uncompressed (/usr/lib/gcc + man3/man8; man1 in an opaque man/ and a whiteout of cc1; perl + a whiteout of man1), built by umoci. Unpacked on tmpfs (/dev/shm) so the shared disk's noise stays out.`,
     `Load + unpack vs the tar -xzf floor: **${ratio(unpackRows[1], floorRow)}** (target ≤ 1.2×); umoci unpack: ${ratio(unpackRows[2], floorRow)}.`,
+    `CPU time (user + sys, one run each): ${unpackRows.map((r) => `${r.name} ${cpu[r.name]} s`).join('; ')}.`,
+    `Load average during the run: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} on ${(spawnSync('nproc').stdout ?? '').toString().trim()} cores (wall times are noisy when the machine is shared; the CPU times are not).`,
     podmanOk
       ? `run --rm true: berth-engine ${runRows[0].median.toFixed(1)} ms vs podman ${runRows[1].median.toFixed(1)} ms = **${(runRows[0].median / runRows[1].median).toFixed(3)}× podman** (target ≤ 0.1×).`
       : 'podman run failed on this machine; only berth-engine was measured.',

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "stream.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -24,7 +25,25 @@ struct img_stream {
   ZSTD_DCtx *zd;
   int zstd_frame_done;
   uint64_t out_bytes;
+  /* Compressed layers decompress in a second thread (like `tar -z` runs gzip beside tar): reading, the blob
+   * hash and inflate there; diff_id hash, tar parsing and file writes here. A ring of NCHUNK buffers. */
+  int threaded;
+  pthread_t thread;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct chunk {
+    char *data;
+    size_t len;
+  } ring[4];
+  size_t head, count; /* head: next chunk for the consumer */
+  size_t cur_off;     /* consumer offset into ring[head] */
+  int prod_done, cancel;
+  be_error_t prod_err;
 };
+#define NCHUNK 4
+#define CHUNK_SIZE (1u << 20)
+static void start_thread(img_stream *s);
+static void stop_thread(img_stream *s);
 
 static ssize_t raw_read(img_stream *s, void *buf, size_t n) {
   ssize_t r;
@@ -132,6 +151,7 @@ static img_stream *img_stream_open_impl(int fd, const void *mem, size_t mem_len,
   } else {
     s->kind = IMG_PLAIN;
   }
+  if (s->kind != IMG_PLAIN && fd >= 0 && !getenv("BERTH_ENGINE_SINGLE_THREAD")) start_thread(s);
   return s;
 }
 
@@ -204,13 +224,109 @@ static ssize_t read_plain(img_stream *s, void *buf, size_t n, be_error_t *err) {
   return (ssize_t)got;
 }
 
-ssize_t img_stream_read(img_stream *s, void *buf, size_t n, be_error_t *err) {
-  ssize_t r;
+static ssize_t decompress(img_stream *s, void *buf, size_t n, be_error_t *err) {
   switch (s->kind) {
-  case IMG_GZIP: r = read_gzip(s, buf, n, err); break;
-  case IMG_ZSTD: r = read_zstd(s, buf, n, err); break;
-  default: r = read_plain(s, buf, n, err); break;
+  case IMG_GZIP: return read_gzip(s, buf, n, err);
+  case IMG_ZSTD: return read_zstd(s, buf, n, err);
+  default: return read_plain(s, buf, n, err);
   }
+}
+
+static void *producer(void *arg) {
+  img_stream *s = arg;
+  for (;;) {
+    pthread_mutex_lock(&s->mu);
+    while (s->count == NCHUNK && !s->cancel) pthread_cond_wait(&s->cv, &s->mu);
+    if (s->cancel) {
+      pthread_mutex_unlock(&s->mu);
+      return NULL;
+    }
+    struct chunk *c = &s->ring[(s->head + s->count) % NCHUNK];
+    pthread_mutex_unlock(&s->mu);
+    /* Fill the whole chunk (inflate may return less per call). */
+    size_t got = 0;
+    ssize_t r = 1;
+    be_error_t e = NULL;
+    while (got < CHUNK_SIZE && (r = decompress(s, c->data + got, CHUNK_SIZE - got, &e)) > 0) got += (size_t)r;
+    pthread_mutex_lock(&s->mu);
+    c->len = got;
+    if (got) s->count++;
+    if (r <= 0) {
+      s->prod_done = 1;
+      s->prod_err = e;
+    }
+    pthread_cond_broadcast(&s->cv);
+    int done = s->prod_done;
+    pthread_mutex_unlock(&s->mu);
+    if (done) return NULL;
+  }
+}
+
+static ssize_t read_threaded(img_stream *s, void *buf, size_t n, be_error_t *err) {
+  pthread_mutex_lock(&s->mu);
+  while (s->count == 0 && !s->prod_done) pthread_cond_wait(&s->cv, &s->mu);
+  if (s->count == 0) {
+    /* Producer finished: pass on its error once, or report the end. */
+    ssize_t r = 0;
+    if (s->prod_err) {
+      if (err && !*err) *err = s->prod_err;
+      else be_error_release(&s->prod_err);
+      s->prod_err = NULL;
+      r = -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return r;
+  }
+  struct chunk *c = &s->ring[s->head];
+  pthread_mutex_unlock(&s->mu);
+  size_t take = c->len - s->cur_off;
+  if (take > n) take = n;
+  memcpy(buf, c->data + s->cur_off, take);
+  s->cur_off += take;
+  if (s->cur_off == c->len) {
+    pthread_mutex_lock(&s->mu);
+    s->head = (s->head + 1) % NCHUNK;
+    s->count--;
+    s->cur_off = 0;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+  }
+  return (ssize_t)take;
+}
+
+static void stop_thread(img_stream *s) {
+  if (!s->threaded) return;
+  pthread_mutex_lock(&s->mu);
+  s->cancel = 1;
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(s->thread, NULL);
+  s->threaded = 0;
+  be_error_release(&s->prod_err);
+  for (size_t i = 0; i < NCHUNK; i++) free(s->ring[i].data);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+}
+
+static void start_thread(img_stream *s) {
+  for (size_t i = 0; i < NCHUNK; i++)
+    if (!(s->ring[i].data = malloc(CHUNK_SIZE))) {
+      for (size_t k = 0; k < i; k++) free(s->ring[k].data);
+      return; /* stays single-threaded */
+    }
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  if (pthread_create(&s->thread, NULL, producer, s) != 0) {
+    for (size_t i = 0; i < NCHUNK; i++) free(s->ring[i].data);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    return;
+  }
+  s->threaded = 1;
+}
+
+ssize_t img_stream_read(img_stream *s, void *buf, size_t n, be_error_t *err) {
+  ssize_t r = s->threaded ? read_threaded(s, buf, n, err) : decompress(s, buf, n, err);
   if (r > 0) {
     img_sha256_update(s->diff_hash, buf, (size_t)r);
     s->out_bytes += (uint64_t)r;
@@ -237,6 +353,7 @@ int img_stream_finish(img_stream *s, char blob_hex[65], char diff_hex[65], be_er
     if (r < 0) return -1;
     if (r == 0) break;
   }
+  stop_thread(s); /* the producer has finished (EOF seen); joining makes its blob hash ours */
   img_sha256_final(s->blob_hash, blob_hex);
   img_sha256_final(s->diff_hash, diff_hex);
   s->blob_hash = s->diff_hash = NULL;
@@ -245,6 +362,7 @@ int img_stream_finish(img_stream *s, char blob_hex[65], char diff_hex[65], be_er
 
 void img_stream_close(img_stream *s) {
   if (!s) return;
+  stop_thread(s);
   if (s->z_ready) inflateEnd(&s->z);
   if (s->zd) ZSTD_freeDCtx(s->zd);
   img_sha256_free(s->blob_hash);

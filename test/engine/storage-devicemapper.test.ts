@@ -41,7 +41,8 @@ test.serial('devicemapper: layers as thin snapshots, tree equals umoci unpack, a
 
   fleet = await startFleet({vms: 1});
   vm = fleet.hosts[0]!;
-  must('scp', ['-F', fleet.sshConfigFile, '-q', engine, archive, `${vm.name}:/tmp/`]);
+  must('scp', ['-F', fleet.sshConfigFile, '-q', engine, `${vm.name}:/tmp/berth-engine`]);
+  must('scp', ['-F', fleet.sshConfigFile, '-q', archive, `${vm.name}:/tmp/multi.tar`]);
   const E = '/tmp/berth-engine';
   const D = '--data-root /var/lib/berth-dm --storage-driver devicemapper --dm-pool berth/thinpool';
   await root(t, 'modprobe dm_thin_pool');

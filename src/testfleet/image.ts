@@ -11,7 +11,8 @@ import path from 'node:path';
 import {tail} from '../errors.js';
 import {withLock} from './lock.js';
 import {debianMirrors} from './mirror.js';
-import {imagesDir, locksDir, recipeDir} from './paths.js';
+import {fleetsDir, imagesDir, locksDir, recipeDir} from './paths.js';
+import {readState} from './state.js';
 import {ensureTools, FleetError, run} from './run.js';
 
 /** Bump when the build steps in this file change in a way the recipe hash cannot see. */
@@ -34,7 +35,8 @@ export function recipeHash(dir = recipeDir()): string {
   for (const rel of listFiles(dir)) {
     const full = path.join(dir, rel);
     const st = lstatSync(full);
-    h.update(`${rel}\0${st.mode & 0o777}\0`);
+    // Only the executable bit: checkouts with another umask must hit the same cache.
+    h.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0`);
     h.update(st.isSymbolicLink() ? `->${readlinkSync(full)}` : readFileSync(full));
     h.update('\0');
   }
@@ -66,6 +68,22 @@ async function sweepTemps(parent: string, prefix: string): Promise<void> {
       .reverse();
     for (const m of mounts) await run('umount', ['--lazy', m], {allowFailure: true});
     await run('rm', ['-rf', '--one-file-system', dir], {step: `remove the stale build directory ${dir}`});
+  }
+}
+
+/**
+ * Deletes images of earlier recipes (~1.5 GB each) that no fleet uses any more. A fleet state without
+ * `imageDir` (written by an older version) keeps every image.
+ */
+async function removeUnusedImages(current: string): Promise<void> {
+  const states = existsSync(fleetsDir()) ? readdirSync(fleetsDir()).map((n) => readState(path.join(fleetsDir(), n))) : [];
+  if (states.some((s) => s && !s.imageDir)) return;
+  const used = new Set(states.map((s) => s?.imageDir));
+  for (const name of readdirSync(imagesDir())) {
+    const dir = path.join(imagesDir(), name);
+    if (!/^debian-12-[0-9a-f]+$/.test(name) || dir === current || used.has(dir)) continue;
+    log(`removing the unused image ${dir}`);
+    await run('rm', ['-rf', '--one-file-system', dir], {allowFailure: true});
   }
 }
 
@@ -110,6 +128,7 @@ export async function ensureRootfs(): Promise<Image> {
     }
     renameSync(tmp, dir);
     log(`root filesystem ready in ${Math.round((Date.now() - started) / 1000)} s`);
+    await removeUnusedImages(dir);
   });
   return image;
 }

@@ -101,6 +101,17 @@ function hostLogTail(h: HostState): string {
   return qemu ? `${text}\nqemu: ${tail(qemu, 10)}` : text;
 }
 
+/** User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15, in clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 function sshBanner(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({host: '127.0.0.1', port});
@@ -147,6 +158,8 @@ export async function startFleet(options: StartFleetOptions = {}): Promise<Fleet
       'start the test fleet',
     );
     const image = await ensureRootfs();
+    state.imageDir = image.dir;
+    writeState(state);
     const vmDisk = vms > 0 ? await ensureVmDisk(image) : undefined;
     const accel = vms > 0 ? await chooseAccel(image.rootfs) : 'tcg';
     const ports = await reservePorts(dir, containers + vms + 1);
@@ -277,7 +290,9 @@ export async function startFleet(options: StartFleetOptions = {}): Promise<Fleet
     const results = await Promise.allSettled(hostStates.map((h, i) => waitReady(h, hosts[i]!)));
     const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));
     if (failures.length) throw new FleetError(failures.join('\n\n'));
-    log(`fleet ${name}: ${containers} container + ${vms} VM hosts up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    // qemu's CPU time is the boot cost independent of how busy the machine is (wall time is not, under TCG).
+    const vmCpu = hostStates.filter((h) => h.kind === 'vm' && h.process).map((h) => `${h.name} ${cpuSeconds(h.process!.pid).toFixed(0)} CPU s`);
+    log(`fleet ${name}: ${containers} container + ${vms} VM hosts up in ${((Date.now() - started) / 1000).toFixed(1)} s${vmCpu.length ? ` (qemu: ${vmCpu.join(', ')})` : ''}`);
 
     if (options.persistent) reaper.stdin?.end('keep\n');
 

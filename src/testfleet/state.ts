@@ -28,6 +28,8 @@ export interface FleetState {
   createdAt: string;
   ownerPid: number;
   persistent: boolean;
+  /** The image directory whose rootfs/disk the hosts use (kept while any fleet refers to it). */
+  imageDir?: string;
   hosts: HostState[];
   aptServer?: TrackedProcess & {port: number};
 }

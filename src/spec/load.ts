@@ -73,7 +73,13 @@ export function joinPointer(segments: readonly (string | number)[]): string {
 function keyText(key: unknown): string {
   if (key === null || key === undefined) return '';
   if (isScalar(key)) return String(key.value);
-  return String(key);
+  // A collection used as a key stringifies itself as YAML, and that can throw (`? <<: ` is a merge of
+  // nothing); such a key is never valid here anyway.
+  try {
+    return String(key);
+  } catch {
+    return '?';
+  }
 }
 
 function rangeOf(node: Node | null | undefined): Range | undefined {
@@ -161,8 +167,10 @@ export function parseSpecText(text: string, file: string): LoadedSpec {
     try {
       loaded.data = doc.toJS({maxAliasCount: 100});
     } catch (error) {
-      // yaml throws for alias bombs (maxAliasCount) and unresolved aliases.
-      const {message, hint} = yamlMessage('RESOURCE_EXHAUSTION', (error as Error).message, '', undefined);
+      // yaml throws for alias bombs (maxAliasCount), unresolved aliases and merges of non-maps.
+      const raw = (error as Error).message;
+      const code = /alias count/i.test(raw) ? 'RESOURCE_EXHAUSTION' : 'BAD_VALUE';
+      const {message, hint} = yamlMessage(code, raw, '', undefined);
       problems.push(entryAt(loaded, '', [0, 0], message, hint, 'error'));
     }
   }

@@ -1,5 +1,6 @@
 import test from 'ava';
 import {lineCol, locate, parseSpecText, type LoadedSpec} from '../../src/spec/load.js';
+import {validateSpec} from '../../src/spec/validate.js';
 
 function where(loaded: LoadedSpec, pointer: string, at: 'key' | 'value' = 'value'): string {
   const [start, end] = locate(loaded, pointer, at);
@@ -95,3 +96,13 @@ test('an alias bomb is reported, not expanded', (t) => {
   t.is(loaded.problems.length, 1);
   t.regex(loaded.problems[0]!.message, /^YAML aliases expand too far/);
 });
+
+// Found by the property test: a merge key inside a complex key made yaml throw while stringifying it.
+for (const text of ['? <<: ', 'a: {<<: 1}\n', '? [a, b]\n: 1\n']) {
+  test(`odd YAML is reported, never thrown: ${JSON.stringify(text)}`, (t) => {
+    const loaded = parseSpecText(text, 'spec.yaml');
+    const report = validateSpec(loaded);
+    t.false(report.valid);
+    for (const e of report.entries) t.true(e.line >= 1 && e.col >= 1, JSON.stringify(e));
+  });
+}

@@ -50,6 +50,25 @@ function createInstance(): typeof Handlebars {
 
 const knownHelpers = {exec: true, env: true, unitText: true, sh: true, shWords: true, shDq: true, join: true};
 
+/**
+ * Hosts of one group render many identical files (the same scripts, update configuration, units), and
+ * handlebars' per-call setup costs more than serialising the view: remember recent outputs by view.
+ * Rendering is pure, so a hit is byte-for-byte what a fresh render gives. Bounded, for long-lived processes.
+ */
+function memoized(render: (view: object) => string): Template {
+  const cache = new Map<string, string>();
+  return (view) => {
+    const key = JSON.stringify(view);
+    let out = cache.get(key);
+    if (out === undefined) {
+      out = render(view);
+      if (cache.size >= 2000) cache.clear();
+      cache.set(key, out);
+    }
+    return out;
+  };
+}
+
 /** All templates, compiled. Built on first use and kept for the process: compiling is the expensive part. */
 let compiled: Map<string, Template> | undefined;
 
@@ -63,7 +82,7 @@ function compileAll(): Map<string, Template> {
     // knownHelpersOnly: a name that is not a field or one of our helpers fails at compile time, and helper
     // calls skip the runtime lookup (measurably faster over a 100-host render).
     const template = hb.compile(source, {strict: true, noEscape: true, knownHelpers, knownHelpersOnly: true});
-    out.set(file.slice(0, -'.hbs'.length), (view) => template(view));
+    out.set(file.slice(0, -'.hbs'.length), memoized(template));
   }
   return out;
 }

@@ -34,8 +34,17 @@ export interface FileInput {
   when?: When;
 }
 
+/** Recent digests by content: identical files repeat across the hosts of a fleet. Bounded. */
+const digests = new Map<string, string>();
+
 export function sha256(content: string): string {
-  return createHash('sha256').update(content, 'utf8').digest('hex');
+  let digest = digests.get(content);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(content, 'utf8').digest('hex');
+    if (digests.size >= 5000) digests.clear();
+    digests.set(content, digest);
+  }
+  return digest;
 }
 
 export function managedFile(input: FileInput): ManagedFile {

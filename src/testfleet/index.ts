@@ -70,7 +70,7 @@ export interface StartFleetOptions {
   aptRepo?: boolean;
   /** Leave the fleet running when this process exits (`npm run fleet -- up`). */
   persistent?: boolean;
-  /** Per-host boot timeout; defaults: 180 s for containers, 15 min for VMs (TCG on a loaded machine). */
+  /** Per-host boot timeout; defaults: 300 s for containers, 20 min for VMs (TCG on a loaded machine). */
   bootTimeoutMs?: number;
 }
 
@@ -254,7 +254,7 @@ export async function startFleet(options: StartFleetOptions = {}): Promise<Fleet
       return host;
     });
 
-    const timeoutFor = (h: HostState) => options.bootTimeoutMs ?? (h.kind === 'vm' ? 15 * 60_000 : 180_000);
+    const timeoutFor = (h: HostState) => options.bootTimeoutMs ?? (h.kind === 'vm' ? 20 * 60_000 : 300_000);
     /** Waits until SSH logs in (and, when `notBootId` is given, reports another boot_id). */
     const waitReady = async (h: HostState, host: FleetHost, notBootId?: string): Promise<void> => {
       // Keeps the event loop alive while we wait: seen here, a process whose only pending work was this loop

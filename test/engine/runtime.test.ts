@@ -148,6 +148,41 @@ test('kill from outside: run exits 128+9 and leaves nothing behind', async (t) =
   t.false(existsSync(path.join(s.root, id)), 'run removed its state');
 });
 
+test('cpu, cpuset and memory settings land in the cgroup at cgroupsPath, which delete removes', async (t) => {
+  const s = new RuntimeScratch(t);
+  const cgPath = `/berth-rt-test-${process.pid}/cpu-limits`;
+  const files = ['cpu/cpu.shares', 'cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us', 'cpuset/cpuset.cpus', 'memory/memory.limit_in_bytes', 'memory/memory.soft_limit_in_bytes'];
+  const v1 = existsSync('/sys/fs/cgroup/cpu/cpu.shares');
+  const script = v1
+    ? files.map((f) => `printf "${f}=%s\\n" "$(cat /sys/fs/cgroup/${f})"`).join('; ') + '; grep -qx 1 /sys/fs/cgroup/cpu/cgroup.procs && echo placed'
+    : 'printf "cpu.weight=%s\\n" "$(cat /sys/fs/cgroup/cpu.weight)"; printf "cpu.max=%s\\n" "$(cat /sys/fs/cgroup/cpu.max)"; grep -qx 1 /sys/fs/cgroup/cgroup.procs && echo placed';
+  const r = await s.runContainer(['sh', '-c', script], (c) => {
+    c.linux['cgroupsPath'] = cgPath;
+    c.linux.resources = {
+      ...c.linux.resources,
+      cpu: {shares: 512, quota: 50000, period: 100000, cpus: '0'},
+      memory: {limit: 64 * 1024 * 1024, reservation: 32 * 1024 * 1024},
+    };
+  });
+  t.is(r.code, 0, r.stderr);
+  if (v1) {
+    t.regex(r.stdout, /cpu\/cpu.shares=512\n/);
+    t.regex(r.stdout, /cpu\/cpu.cfs_quota_us=50000\n/);
+    t.regex(r.stdout, /cpu\/cpu.cfs_period_us=100000\n/);
+    t.regex(r.stdout, /cpuset\/cpuset.cpus=0\n/);
+    t.regex(r.stdout, /memory\/memory.limit_in_bytes=67108864\n/);
+    t.regex(r.stdout, /memory\/memory.soft_limit_in_bytes=33554432\n/);
+  } else {
+    t.regex(r.stdout, /cpu.weight=20\n/);
+    t.regex(r.stdout, /cpu.max=50000 100000\n/);
+  }
+  t.regex(r.stdout, /placed/, 'the container init is in that cgroup');
+  t.deepEqual(cgroupDirsOf(cgPath), [], 'removed with the container');
+  for (const h of ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids', 'systemd', 'unified', '']) {
+    await run('rmdir', [path.join('/sys/fs/cgroup', h, `berth-rt-test-${process.pid}`)]);
+  }
+});
+
 test('create, state, start, exec, kill, delete: the OCI lifecycle', async (t) => {
   const s = new RuntimeScratch(t);
   const b = s.bundle(['sleep', '1000'], (c) => {

@@ -73,8 +73,18 @@ static int parse_create(int argc, char **argv, be_run_opts *o, const char *usage
   return 0;
 }
 
+/* The systemd cgroup manager (transient scopes over D-Bus) is not implemented: say so instead of placing the
+ * container somewhere the caller did not ask for. */
+static int refuse_systemd_cgroup(const be_global *g, be_error_t *err) {
+  if (g->systemd_cgroup)
+    return be_make_error(err, 0, "--systemd-cgroup: the systemd cgroup manager is not supported; use cgroupfs (podman: --cgroup-manager cgroupfs)");
+  return 0;
+}
+
 int be_cmd_create(const be_global *g, int argc, char **argv, be_error_t *err) {
   be_run_opts o = {.root = g->root};
+  if (refuse_systemd_cgroup(g, err) < 0)
+    return -1;
   if (parse_create(argc, argv, &o, "create --bundle DIR [--console-socket S] [--pid-file F] ID", err) < 0)
     return -1;
   be_config *cfg = NULL;
@@ -87,6 +97,8 @@ int be_cmd_create(const be_global *g, int argc, char **argv, be_error_t *err) {
 
 int be_cmd_run(const be_global *g, int argc, char **argv, be_error_t *err) {
   be_run_opts o = {.root = g->root};
+  if (refuse_systemd_cgroup(g, err) < 0)
+    return -1;
   if (parse_create(argc, argv, &o, "run --bundle DIR [--detach] [--init] ID", err) < 0)
     return -1;
   be_config *cfg = NULL;

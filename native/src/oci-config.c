@@ -569,6 +569,12 @@ static int parse_linux(yajl_val lv, be_config *c, be_error_t *err) {
     return -1;
   if (get_string(lv, "cgroupsPath", "linux", &c->cgroups_path, err) < 0)
     return -1;
+  /* "slice:prefix:name" is the systemd cgroup manager's form, which berth-engine does not implement. */
+  if (c->cgroups_path && c->cgroups_path[0] != '/' && strchr(c->cgroups_path, ':'))
+    return be_make_error(err, 0, "config.json: `linux.cgroupsPath` `%s` is a systemd slice path; the systemd cgroup manager is not supported, give a path like /machine/NAME", c->cgroups_path);
+  if (c->cgroups_path && (strstr(c->cgroups_path, "/../") || strncmp(c->cgroups_path, "../", 3) == 0 ||
+                          (strlen(c->cgroups_path) >= 3 && strcmp(c->cgroups_path + strlen(c->cgroups_path) - 3, "/..") == 0)))
+    return be_make_error(err, 0, "config.json: `linux.cgroupsPath` `%s` must not contain `..`", c->cgroups_path);
   if ((v = get(lv, "seccomp"))) {
     c->seccomp = be_xmalloc0(sizeof(be_seccomp));
     if (be_seccomp_parse(v, c->seccomp, err) < 0)

@@ -131,6 +131,11 @@ int main(void) {
   expect_refused("{\"root\": {\"path\": \"/r\"}, " MIN_PROCESS ", \"linux\": {\"resources\": {\"memory\": {\"limit\": \"1G\"}}}}",
                  "config.json: `linux.resources.memory.limit` must be an integer", "string limit");
 
+  expect_refused("{\"root\": {\"path\": \"/r\"}, " MIN_PROCESS ", \"linux\": {\"cgroupsPath\": \"system.slice:berth:x\"}}",
+                 "config.json: `linux.cgroupsPath` `system.slice:berth:x` is a systemd slice path; the systemd cgroup manager is not supported, give a path like /machine/NAME", "systemd cgroupsPath");
+  expect_refused("{\"root\": {\"path\": \"/r\"}, " MIN_PROCESS ", \"linux\": {\"cgroupsPath\": \"/a/../../b\"}}",
+                 "config.json: `linux.cgroupsPath` `/a/../../b` must not contain `..`", "cgroupsPath traversal");
+
   /* Empty placeholders of unsupported fields are fine (podman writes some). */
   c = parse("{\"root\": {\"path\": \"/r\"}, " MIN_PROCESS ", \"hooks\": {}, \"linux\": {\"mountLabel\": \"\", \"intelRdt\": null}}", &err);
   ok(c != NULL, "empty unsupported fields are accepted: %s", err ? err->msg : "ok");

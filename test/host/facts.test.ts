@@ -71,3 +71,18 @@ test('systemctl show blocks parse per unit', (t) => {
   t.deepEqual(Object.keys(u), ['a.service', 'b.timer']);
   t.true(u['a.service']!.remainAfterExit);
 });
+
+test('recorded on a real container host of the test fleet (generation 2 applied by berth)', (t) => {
+  const {facts, state} = parseProbeOutput('c1', fixture('probe-nspawn-recorded.txt'));
+  t.notThrows(() => checkSupported('c1', facts));
+  t.is(facts.container, 'systemd-nspawn');
+  t.false(facts.procSysWritable);
+  t.is(facts.systemd.version, 252);
+  t.is(state.generation, 2);
+  t.is(state.manifest?.generation, 2);
+  t.is(state.files['/etc/web/web.conf']?.kind, 'file');
+  t.is(state.files['/usr/local/lib/berth/storage-setup']?.mode, '0755');
+  t.is(state.files['/etc/nope']?.kind, 'absent');
+  t.is(state.units['berth-storage.service']?.subState, 'exited');
+  t.deepEqual(state.journal.map((e) => e.event), ['pending', 'done', 'pending', 'done']);
+});

@@ -129,6 +129,7 @@ done
 sec units
 u="$UNITS"
 [ -f "$B/current/units.tsv" ] && u="$u $(cut -f1 "$B/current/units.tsv" | tr '\n' ' ')"
+u=$(printf '%s\n' $u | sort -u | tr '\n' ' ')
 # shellcheck disable=SC2086 # word splitting of unit names is intended
 [ -n "$(echo $u)" ] && systemctl show -p Id -p LoadState -p ActiveState -p SubState -p UnitFileState -p Type -p RemainAfterExit -p Result -- $u 2>/dev/null
 

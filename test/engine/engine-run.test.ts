@@ -4,7 +4,7 @@ import test from 'ava';
 import {spawn} from 'node:child_process';
 import {readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
-import {Scratch, engine, must, repoRoot, requireEngine, run} from './helpers/engine.js';
+import {Scratch, engine, ensureDebian, must, repoRoot, requireEngine, run} from './helpers/engine.js';
 import {makeBusyboxImage} from './helpers/images.js';
 
 const scratch = new Scratch();
@@ -76,7 +76,38 @@ test('an unknown network mode and -p without a bridge are refused with the reaso
   const dr = roots['overlay2']!;
   const r = runIn(dr, ['--rm', '--network', 'weird', 'busybox', 'true']);
   t.not(r.status, 0);
-  t.regex(r.stderr, /--network `weird`/);
+  t.regex(r.stderr, /--network `weird`: use none, host or bridge/);
+  const p = runIn(dr, ['--rm', '-p', '8080:80', 'busybox', 'true']);
+  t.not(p.status, 0);
+  t.regex(p.stderr, /-p needs --network bridge/);
+});
+
+test('bridge: veth on berth0, a published port reaches the container, rules and veth go away on stop', (t) => {
+  // In a network namespace of its own (unshare -n), so the bridge and the nft table never touch the
+  // machine's network; they vanish with the namespace.
+  ensureDebian(['nftables', 'iproute2', 'util-linux'], ['ip', 'unshare', 'nsenter'], ['/usr/sbin/nft']);
+  const dr = roots['overlay2']!;
+  const www = scratch.make('www');
+  writeFileSync(path.join(www, 'index.html'), 'hello through the bridge\n');
+  const script = [
+    'ip link set lo up',
+    `${engine} --root ${rtRoot} run --data-root ${dr} --rm --name web --network bridge -p 8080:80 -v ${www}:/www:ro busybox httpd -f -p 80 -h /www 2>${www}/engine.err &`,
+    'for i in $(seq 1 300); do busybox wget -q -O- http://10.89.0.1:8080/ >/dev/null 2>&1 && break; sleep 0.2; done',
+    'echo "page: $(busybox wget -q -O- http://10.89.0.1:8080/)"',
+    // /usr/sbin/nft: under npm, PATH starts with node_modules/.bin, which has an unrelated `nft`.
+    '/usr/sbin/nft list ruleset >&2; cat ' + www + '/engine.err >&2',
+    'echo "links: $(ip -o link show | grep -c bv)"',
+    `${engine} --root ${rtRoot} stop -t 5 web >/dev/null`,
+    'wait',
+    'echo "tables after: $(/usr/sbin/nft list tables | grep -c berth_web)"',
+    'echo "links after: $(ip -o link show | grep -c bv)"',
+  ].join('\n');
+  const r = run('unshare', ['-n', 'sh', '-c', script]);
+  t.regex(r.stdout, /^page: hello through the bridge$/m, r.stderr);
+  t.regex(r.stdout, /^links: 1$/m);
+  t.regex(r.stdout, /^tables after: 0$/m);
+  t.regex(r.stdout, /^links after: 0$/m);
+  t.deepEqual(readdirSync(path.join(dr, 'containers')).filter((c) => c === 'web'), []);
 });
 
 test('sd_notify: READY=1 with MAINPID arrives on NOTIFY_SOCKET once the container process runs', (t) => {

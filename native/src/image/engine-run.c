@@ -21,6 +21,7 @@
 #include "containers.h"
 #include "fsutil.h"
 #include "json.h"
+#include "network.h"
 #include "store.h"
 
 struct run_flags {
@@ -300,9 +301,15 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
     }
   }
   if (optind >= argc) return be_make_error(err, 0, "run: name an image (berth-engine run [OPTIONS] IMAGE [CMD...])");
-  if (strcmp(f.network, "none") && strcmp(f.network, "host"))
-    return be_make_error(err, 0, "--network `%s`: this build supports none and host (bridge is not implemented yet)", f.network);
-  if (f.npub) return be_make_error(err, 0, "-p needs --network bridge, which this build does not implement yet");
+  if (strcmp(f.network, "none") && strcmp(f.network, "host") && strcmp(f.network, "bridge"))
+    return be_make_error(err, 0, "--network `%s`: use none, host or bridge", f.network);
+  if (f.npub && strcmp(f.network, "bridge")) return be_make_error(err, 0, "-p needs --network bridge");
+  be_port ports[64];
+  if (f.npub > 64) return be_make_error(err, 0, "-p: at most 64 published ports");
+  for (size_t i = 0; i < f.npub; i++)
+    if (be_net_parse_publish(f.publish[i], &ports[i], err) < 0) return -1;
+  bool bridge = !strcmp(f.network, "bridge");
+  char ip[16] = "";
   const char *image = argv[optind];
   char **cmd = argv + optind + 1;
   char namebuf[32];
@@ -331,6 +338,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
   }
   cleanup_free char *bundle = be_xasprintf("%s/containers/%s", st.root, f.name);
   if (build_config(&f, rootfs, bundle, iconf, cmd, &cfg, err) < 0) goto out;
+  if (bridge && be_net_allocate(&st, f.name, ip, err) < 0) goto out;
   write_status(&st, f.name, "created");
   be_store_unlock(&st);
   /* Stale runtime state of an earlier container with this name (killed engine) would block create. */
@@ -343,6 +351,12 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
   if (be_container_state(rt_root, f.name, &s, err) < 0) goto relock;
   pid_t pid = s.pid;
   be_state_clear(&s);
+  if (bridge && be_net_attach(f.name, pid, ip, ports, f.npub, err) < 0) {
+    be_net_detach(f.name);
+    be_container_delete(rt_root, f.name, true, &e);
+    be_error_release(&e);
+    goto relock;
+  }
   forward_pid = pid;
   struct sigaction sa = {.sa_handler = forward_signal, .sa_flags = SA_RESTART};
   int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
@@ -365,7 +379,12 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
   be_container_delete(rt_root, f.name, true, &e);
   be_error_release(&e);
 relock:
+  if (bridge) be_net_detach(f.name);
   be_store_lock(&st, NULL);
+  if (bridge && created) {
+    cleanup_free char *ipfile = be_xasprintf("containers/%s/ip", f.name);
+    unlinkat(st.root_fd, ipfile, 0);
+  }
 out:
   if (created) {
     be_error_t e2 = NULL;

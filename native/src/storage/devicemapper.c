@@ -35,6 +35,9 @@ static int run_tool(char *const argv[], be_error_t *err) {
     if (devnull >= 0) dup2(devnull, 1), dup2(devnull, 0);
     /* LVM warns about leaked fds otherwise. */
     setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+    /* Host tools come from the system directories, never from the caller's PATH (under npm, for one,
+     * node_modules/.bin has an unrelated `nft`). */
+    setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
     execvp(argv[0], argv);
     _exit(127);
   }
@@ -101,7 +104,10 @@ static int vg_on_loop(const char *vg, bool *loop, be_error_t *err) {
   if (pid == 0) {
     dup2(pipefd[1], 1);
     setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
-    execlp("pvs", "pvs", "--noheadings", "-o", "pv_name", "-S", vg, (char *)NULL);
+    setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+    char sel[300];
+    snprintf(sel, sizeof sel, "vg_name=%s", vg);
+    execlp("pvs", "pvs", "--noheadings", "-o", "pv_name", "-S", sel, (char *)NULL);
     _exit(127);
   }
   close(pipefd[1]);

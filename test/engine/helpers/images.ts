@@ -9,7 +9,7 @@ export function ensureImageTools(): void {
   ensureDebian(['umoci', 'skopeo', 'busybox-static', 'attr'], ['umoci', 'skopeo', 'busybox', 'setfattr']);
 }
 
-const applets = ['sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'id', 'env', 'test', 'touch', 'hostname', 'mkdir', 'grep', 'wc'];
+const applets = ['sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'id', 'env', 'test', 'touch', 'hostname', 'mkdir', 'grep', 'wc', 'httpd', 'wget'];
 
 function busyboxTree(root: string): void {
   mkdirSync(path.join(root, 'bin'), {recursive: true});

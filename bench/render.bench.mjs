@@ -3,7 +3,7 @@
 // generated 100-host spec (target ≤ 1 s), side by side in one hyperfine run with the bare `node -e 0` floor
 // that every node CLI pays before running a line of its own.
 import {execFileSync, spawnSync} from 'node:child_process';
-import {mkdtempSync, readdirSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {stringify} from 'yaml';
@@ -127,3 +127,4 @@ writeResult('render', {
     'shows how loaded it was during the run.',
   ],
 });
+rmSync(dir, {recursive: true, force: true});

@@ -10,7 +10,7 @@
  * - `enable-unit` units are enabled and started when they are not (start of a running unit is a no-op);
  * - units that vanished from the FileSet are stopped and disabled before their files are removed.
  */
-import type {Action, FileSet} from '../render/types.js';
+import {actionOrder, type Action, type FileSet} from '../render/types.js';
 
 export interface UnitIntent {
   unit: string;
@@ -63,19 +63,7 @@ export function switchActions(from: Action[], to: Action[], changed: ReadonlySet
     if (a.kind === 'enable-unit' || a.kind === 'restart-unit' || a.kind === 'create-users' || a.kind === 'storage-setup') continue;
     if (actionTriggered(a, changed)) add(a);
   }
-  const order: Action['kind'][] = [
-    'create-users',
-    'daemon-reload',
-    'storage-setup',
-    'sysctl-reload',
-    'load-modules',
-    'update-grub',
-    'restart-journald',
-    'restart-timesyncd',
-    'enable-unit',
-    'restart-unit',
-  ];
-  return out.sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  return out.sort((a, b) => actionOrder.indexOf(a.kind) - actionOrder.indexOf(b.kind));
 }
 
 /** Unit states that need no `systemctl enable`. */

@@ -11,23 +11,9 @@ import {renderKernel} from './kernel.js';
 import {compareText, paths, type Part} from './part.js';
 import {renderStorage} from './storage.js';
 import {renderJournald, renderTimesync} from './system.js';
-import type {Action, FileSet, ManagedFile} from './types.js';
+import {actionOrder, type Action, type FileSet, type ManagedFile} from './types.js';
 import {renderUpdates} from './updates.js';
 import {renderUsers} from './users.js';
-
-/** Action kinds in the order apply runs them (users before their files' owners matter, reloads before enables). */
-const actionOrder: Action['kind'][] = [
-  'create-users',
-  'daemon-reload',
-  'storage-setup',
-  'sysctl-reload',
-  'load-modules',
-  'update-grub',
-  'restart-journald',
-  'restart-timesyncd',
-  'enable-unit',
-  'restart-unit',
-];
 
 function actionKey(action: Action): string {
   return 'unit' in action ? action.unit : '';

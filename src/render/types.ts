@@ -70,3 +70,18 @@ export interface FileSet {
   /** Actions implied by the whole file set (apply narrows them to what changed). */
   actions: Action[];
 }
+
+/** Action kinds in the order apply runs them (users before their files' owners matter, reloads before enables). */
+export const actionOrder: readonly Action['kind'][] = [
+  'create-users',
+  'daemon-reload',
+  'storage-setup',
+  'sysctl-reload',
+  'load-modules',
+  'update-grub',
+  'restart-journald',
+  'restart-timesyncd',
+  'enable-unit',
+  'restart-unit',
+];
+

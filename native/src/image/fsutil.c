@@ -10,7 +10,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 static int openat2_missing;
 
@@ -331,4 +333,48 @@ char *img_read_file_at(int dirfd, const char *name, size_t max, size_t *len) {
   buf[got] = 0;
   if (len) *len = got;
   return buf;
+}
+
+int img_run_tool(char *const argv[], be_error_t *err) {
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) < 0) return be_make_error(err, errno, "pipe");
+  pid_t pid = fork();
+  if (pid < 0) return be_make_error(err, errno, "fork `%s`", argv[0]);
+  if (pid == 0) {
+    dup2(pipefd[1], 2);
+    int devnull = open("/dev/null", O_RDWR);
+    if (devnull >= 0) dup2(devnull, 1), dup2(devnull, 0);
+    /* LVM warns about leaked fds otherwise; other tools ignore it. */
+    setenv("LVM_SUPPRESS_FD_WARNINGS", "1", 1);
+    /* Host tools come from the system directories, never from the caller's PATH (under npm, for one,
+     * node_modules/.bin has an unrelated `nft`). */
+    setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  char buf[4096];
+  size_t len = 0;
+  ssize_t r;
+  while ((r = read(pipefd[0], buf + len, sizeof buf - 1 - len)) > 0) {
+    len += (size_t)r;
+    if (len >= sizeof buf - 1) len = 0; /* keep the tail */
+  }
+  buf[len] = 0;
+  close(pipefd[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
+  be_buf cmd = {0};
+  for (size_t i = 0; argv[i]; i++) {
+    if (i) be_buf_puts(&cmd, " ");
+    be_buf_puts(&cmd, argv[i]);
+  }
+  char *nl;
+  while ((nl = strrchr(buf, '\n')) && nl[1] == 0) *nl = 0;
+  int rc = be_make_error(err, 0, "`%s` failed (exit %d): %s", cmd.data, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+                         *buf ? buf : "no output");
+  free(cmd.data);
+  return rc;
 }

@@ -21,4 +21,8 @@ int img_write_file_at(int dirfd, const char *name, const void *data, size_t len,
 /* Reads a small file into a NUL-terminated buffer (NULL with errno on failure). */
 char *img_read_file_at(int dirfd, const char *name, size_t max, size_t *len);
 
+/* Runs argv (looked up in the system directories only, never the caller's PATH); on failure the error
+ * names the whole command, its exit status and the tail of its stderr. */
+int img_run_tool(char *const argv[], be_error_t *err);
+
 #endif

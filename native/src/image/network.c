@@ -14,42 +14,7 @@
 #define BRIDGE "berth0"
 #define SUBNET "10.89.0"
 
-/* Runs argv; fails with the tool's stderr tail. */
-static int tool(char *const argv[], be_error_t *err) {
-  int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return be_make_error(err, errno, "pipe");
-  pid_t pid = fork();
-  if (pid < 0) return be_make_error(err, errno, "fork `%s`", argv[0]);
-  if (pid == 0) {
-    dup2(pipefd[1], 2);
-    int devnull = open("/dev/null", O_RDWR);
-    if (devnull >= 0) dup2(devnull, 1), dup2(devnull, 0);
-    /* Host tools come from the system directories, never from the caller's PATH (under npm, for one,
-     * node_modules/.bin has an unrelated `nft`). */
-    setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 1);
-    execvp(argv[0], argv);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  char buf[2048];
-  size_t len = 0;
-  ssize_t r;
-  while ((r = read(pipefd[0], buf + len, sizeof buf - 1 - len)) > 0) {
-    len += (size_t)r;
-    if (len >= sizeof buf - 1) len = 0;
-  }
-  buf[len] = 0;
-  close(pipefd[0]);
-  int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 0;
-  char *nl;
-  while ((nl = strrchr(buf, '\n')) && nl[1] == 0) *nl = 0;
-  return be_make_error(err, 0, "`%s %s` failed (exit %d): %s", argv[0], argv[1] ? argv[1] : "",
-                       WIFEXITED(status) ? WEXITSTATUS(status) : 128, *buf ? buf : "no output");
-}
-#define TOOL(err, ...) tool((char *const[]){__VA_ARGS__, NULL}, err)
+#define TOOL(err, ...) img_run_tool((char *const[]){__VA_ARGS__, NULL}, err)
 
 static bool have(const char *cmd) {
   be_error_t e = NULL;

@@ -9,7 +9,7 @@ import {selectForFamily} from '../render/when.js';
 import type {Transport} from '../transport/types.js';
 import type {LocalEngine} from './engine.js';
 import type {ProbeResult} from './facts.js';
-import {generationEntries, runHelper, type HelperReport} from './helper.js';
+import {generationEntries, runHelper, type HelperReport, type HostChanges} from './helper.js';
 import {buildManifest} from './manifest.js';
 import {planHost, wantedEngine, type Plan} from './plan.js';
 import {probeHost} from './probe.js';
@@ -36,20 +36,13 @@ export interface HostContext {
 
 export type ApplyStatus = 'unchanged' | 'applied' | 'repaired' | 'rolled-back' | 'failed';
 
-export interface HostApplyResult {
+export interface HostApplyResult extends HostChanges {
   host: string;
   status: ApplyStatus;
   generation: number | null;
   plan: Plan;
   /** Set when an interrupted earlier switch was rolled back before planning. */
   recovered: string | null;
-  changed: string[];
-  removed: string[];
-  restarted: string[];
-  started: string[];
-  enabled: string[];
-  disabled: string[];
-  warnings: string[];
   message: string;
 }
 

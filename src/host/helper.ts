@@ -16,12 +16,8 @@ import {tarArchive, type TarEntry} from './tar.js';
 
 export type HelperStatus = 'ok' | 'rolled-back' | 'failed' | 'locked' | 'stale' | 'no-previous';
 
-export interface HelperReport {
-  status: HelperStatus;
-  /** The generation the host is on afterwards (as the helper says). */
-  generation: number | null;
-  message: string;
-  steps: {name: string; ok: boolean; detail: string}[];
+/** What a generation switch did on a host: paths written or removed, units touched, warnings. */
+export interface HostChanges {
   changed: string[];
   removed: string[];
   restarted: string[];
@@ -29,6 +25,14 @@ export interface HelperReport {
   enabled: string[];
   disabled: string[];
   warnings: string[];
+}
+
+export interface HelperReport extends HostChanges {
+  status: HelperStatus;
+  /** The generation the host is on afterwards (as the helper says). */
+  generation: number | null;
+  message: string;
+  steps: {name: string; ok: boolean; detail: string}[];
   /** The helper's whole output (the host transcript). */
   output: string;
 }

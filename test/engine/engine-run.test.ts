@@ -177,3 +177,39 @@ test('stop escalates to SIGKILL after the grace period when SIGTERM is ignored',
   t.is(await exited, 137);
   t.deepEqual(readdirSync(path.join(dr, 'containers')), []);
 });
+
+test('--env-file: KEY=VALUE lines, comments, bare KEY from the engine environment, -e wins; bad lines name PATH:LINE', (t) => {
+  const dr = roots['overlay2']!;
+  const dir = scratch.make('envfile');
+  const file = path.join(dir, 'app.env');
+  writeFileSync(
+    file,
+    ['# a comment', '', 'PLAIN=one two  ', 'EQUALS=a=b', '  INDENTED=yes', 'FROM_ENGINE', 'UNSET_IN_ENGINE', 'OVERRIDDEN=file', 'QUOTED="kept"', 'CRLF=x\r', ''].join('\n'),
+    {mode: 0o600},
+  );
+  const r = runIn(
+    dr,
+    ['--rm', '--name', 'envfile', '--env-file', file, '-e', 'OVERRIDDEN=flag', 'busybox', 'sh', '-c',
+      'for k in PLAIN EQUALS INDENTED FROM_ENGINE OVERRIDDEN QUOTED CRLF; do eval "v=\\$$k"; printf "%s=[%s]\\n" "$k" "$v"; done; env | grep -c UNSET_IN_ENGINE || true'],
+    {env: {FROM_ENGINE: 'engine value', UNSET_IN_ENGINE: undefined}},
+  );
+  t.is(r.status, 0, r.stderr);
+  t.deepEqual(r.stdout.trim().split('\n'), [
+    'PLAIN=[one two  ]', 'EQUALS=[a=b]', 'INDENTED=[yes]', 'FROM_ENGINE=[engine value]', 'OVERRIDDEN=[flag]', 'QUOTED=["kept"]', 'CRLF=[x]', '0',
+  ]);
+  // The values never appear on the engine's command line.
+  t.false(r.stderr.includes('one two'));
+
+  const bad = path.join(dir, 'bad.env');
+  writeFileSync(bad, 'GOOD=1\n# fine\nBAD KEY=2\n');
+  const b = runIn(dr, ['--rm', '--name', 'envbad', '--env-file', bad, 'busybox', 'true']);
+  t.not(b.status, 0);
+  t.regex(b.stderr, new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:3: variable name \`BAD KEY\` contains whitespace`));
+  writeFileSync(bad, '=nokey\n');
+  const nk = runIn(dr, ['--rm', '--name', 'envbad', '--env-file', bad, 'busybox', 'true']);
+  t.regex(nk.stderr, /bad\.env:1: no variable name/);
+  const missing = runIn(dr, ['--rm', '--name', 'envbad', '--env-file', path.join(dir, 'nope.env'), 'busybox', 'true']);
+  t.not(missing.status, 0);
+  t.regex(missing.stderr, /--env-file `.*nope\.env`: cannot read it/);
+  t.deepEqual(readdirSync(path.join(dr, 'containers')).filter((c) => c.startsWith('env')), []);
+});

@@ -28,8 +28,8 @@ struct run_flags {
   bool rm, read_only;
   const char *name, *network, *workdir, *user, *hostname;
   long long memory, pids;
-  char **env, **volumes, **publish;
-  size_t nenv, nvol, npub;
+  char **env, **volumes, **publish, **env_files;
+  size_t nenv, nvol, npub, nenv_files;
   be_store_opts so;
 };
 
@@ -80,6 +80,42 @@ static void strv_from_json(yajl_val arr, char ***v, size_t *n) {
     yajl_val s = ij_at(arr, i);
     if (s && YAJL_IS_STRING(s)) push(v, n, YAJL_GET_STRING(s));
   }
+}
+
+/* --env-file PATH, docker's format: one KEY=VALUE a line (the value verbatim, no quotes or expansion), `#`
+ * comments and blank lines ignored, a bare KEY takes the engine's own value (skipped when unset). Appends
+ * KEY=VALUE entries; a bad line is an error naming PATH:LINE. */
+static int read_env_file(const char *path, char ***v, size_t *n, be_error_t *err) {
+  cleanup_free char *text = NULL;
+  size_t len;
+  if (be_read_file(path, &text, &len, NULL) < 0) return be_make_error(err, errno, "--env-file `%s`: cannot read it", path);
+  if (memchr(text, 0, len)) return be_make_error(err, 0, "--env-file `%s`: holds a NUL byte; give a text file", path);
+  size_t lineno = 0;
+  for (char *line = text, *next; line && *line; line = next) {
+    lineno++;
+    next = strchr(line, '\n');
+    if (next) *next++ = 0;
+    size_t l = strlen(line);
+    if (l && line[l - 1] == '\r') line[--l] = 0;
+    if (lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3)) line += 3; /* UTF-8 byte order mark */
+    while (*line == ' ' || *line == '\t') line++;
+    if (!*line || *line == '#') continue;
+    char *eq = strchr(line, '=');
+    size_t klen = eq ? (size_t)(eq - line) : strlen(line);
+    if (!eq)
+      while (klen && (line[klen - 1] == ' ' || line[klen - 1] == '\t')) line[--klen] = 0;
+    if (klen == 0) return be_make_error(err, 0, "%s:%zu: no variable name before `=`; write KEY=VALUE", path, lineno);
+    for (size_t i = 0; i < klen; i++)
+      if (line[i] == ' ' || line[i] == '\t')
+        return be_make_error(err, 0, "%s:%zu: variable name `%.*s` contains whitespace; write KEY=VALUE", path, lineno,
+                             (int)klen, line);
+    if (eq) push(v, n, line);
+    else if (getenv(line)) {
+      cleanup_free char *kv = be_xasprintf("%s=%s", line, getenv(line));
+      push(v, n, kv);
+    }
+  }
+  return 0;
 }
 
 /* user: "uid[:gid]" numbers, or names looked up in the image's /etc/passwd and /etc/group. */
@@ -186,6 +222,20 @@ static int build_config(const struct run_flags *f, const char *rootfs, const cha
     if (YAJL_IS_STRING(ij_at(ienv, i))) env_set(&env, &ne, YAJL_GET_STRING(ij_at(ienv, i)));
   cleanup_free char *host = be_xasprintf("HOSTNAME=%s", f->hostname);
   env_set(&env, &ne, host);
+  /* Docker's order: every --env-file (in flag order), then -e, so -e wins. */
+  for (size_t i = 0; i < f->nenv_files; i++) {
+    char **fe = NULL;
+    size_t nfe = 0;
+    if (read_env_file(f->env_files[i], &fe, &nfe, err) < 0) {
+      be_strv_free(fe);
+      be_strv_free(args);
+      be_strv_free(env);
+      be_config_free(cfg);
+      return -1;
+    }
+    for (size_t k = 0; k < nfe; k++) env_set(&env, &ne, fe[k]);
+    be_strv_free(fe);
+  }
   for (size_t i = 0; i < f->nenv; i++) env_set(&env, &ne, f->env[i]);
   be_strv_free(cfg->process.args);
   be_strv_free(cfg->process.env);
@@ -266,6 +316,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
       {"user", required_argument, NULL, 'u'},   {"hostname", required_argument, NULL, 'h'},
       {"data-root", required_argument, NULL, 'D'}, {"storage-driver", required_argument, NULL, 'S'},
       {"dm-pool", required_argument, NULL, 'M'}, {"allow-loopback", no_argument, NULL, 'L'},
+      {"env-file", required_argument, NULL, 'E'},
       {NULL, 0, NULL, 0}};
   struct run_flags f = {.network = "none"};
   f.so.data_root = getenv("BERTH_ENGINE_DATA_ROOT");
@@ -286,6 +337,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
       break;
     }
     case 'e': push(&f.env, &f.nenv, optarg); break;
+    case 'E': push(&f.env_files, &f.nenv_files, optarg); break;
     case 'v': push(&f.volumes, &f.nvol, optarg); break;
     case 'p': push(&f.publish, &f.npub, optarg); break;
     case 'r': f.read_only = true; break;
@@ -402,6 +454,7 @@ out:
   be_image_rec_clear(&img);
   be_store_close(&st);
   be_strv_free(f.env);
+  be_strv_free(f.env_files);
   be_strv_free(f.volumes);
   be_strv_free(f.publish);
   return rc;

@@ -2,9 +2,9 @@
 // inside the container, sd_notify READY, ps / stop / rm. Every container, mount and temp dir is removed.
 import test from 'ava';
 import {spawn} from 'node:child_process';
-import {readFileSync, readdirSync, writeFileSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
-import {Scratch, engine, ensureDebian, must, repoRoot, requireEngine, run} from './helpers/engine.js';
+import {Scratch, cgroupLimitsScript, engine, ensureDebian, must, repoRoot, requireEngine, run} from './helpers/engine.js';
 import {makeBusyboxImage} from './helpers/images.js';
 
 const scratch = new Scratch();
@@ -212,4 +212,32 @@ test('--env-file: KEY=VALUE lines, comments, bare KEY from the engine environmen
   t.not(missing.status, 0);
   t.regex(missing.stderr, /--env-file `.*nope\.env`: cannot read it/);
   t.deepEqual(readdirSync(path.join(dr, 'containers')).filter((c) => c.startsWith('env')), []);
+});
+
+test.serial('--cpus, --memory, --pids land in the container cgroup (cpu quota per 100 ms period); bad --cpus is refused', async (t) => {
+  const dr = roots['overlay2']!;
+  const ready = scratch.make('ready');
+  const out = path.join(ready, 'limits');
+  const exited = runBackground(dr, [
+    '--rm', '--name', 'limits', '--cpus', '0.5', '--memory', '48m', '--pids', '33', '-v', `${ready}:/ready`, 'busybox', 'sh', '-c',
+    `(${cgroupLimitsScript}) > /ready/limits; touch /ready/ok; while [ ! -e /ready/done ]; do sleep 0.05; done`,
+  ]);
+  await waitRunning(dr, 'limits', ready);
+  t.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), ['cpu=50000 100000', 'memory=50331648', 'pids=33']);
+  // The same values seen from the host, in the cgroup the engine made for the container.
+  const v2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+  const cpuFile = v2 ? '/sys/fs/cgroup/berth-engine/limits/cpu.max' : '/sys/fs/cgroup/cpu/berth-engine/limits/cpu.cfs_quota_us';
+  t.is(readFileSync(cpuFile, 'utf8').trim(), v2 ? '50000 100000' : '50000');
+  writeFileSync(path.join(ready, 'done'), '');
+  t.is(await exited, 0);
+  t.false(existsSync(cpuFile), 'the cgroup went with the container');
+
+  const two = runIn(dr, ['--rm', '--name', 'cpus2', '--cpus', '2', 'busybox', 'sh', '-c', cgroupLimitsScript]);
+  t.is(two.status, 0, two.stderr);
+  t.regex(two.stdout, /^cpu=200000 100000$/m);
+  for (const bad of ['0', '0.001', '-1', 'two', '1.5x']) {
+    const r = runIn(dr, ['--rm', '--name', 'cpusbad', '--cpus', bad, 'busybox', 'true']);
+    t.not(r.status, 0, bad);
+    t.regex(r.stderr, new RegExp(`--cpus \`${bad.replace('.', '\\.')}\`: give a decimal number of CPUs`));
+  }
 });

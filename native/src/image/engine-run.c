@@ -27,7 +27,7 @@
 struct run_flags {
   bool rm, read_only;
   const char *name, *network, *workdir, *user, *hostname;
-  long long memory, pids;
+  long long memory, pids, cpu_quota; /* cpu_quota: µs per 100000 µs period (--cpus) */
   char **env, **volumes, **publish, **env_files;
   size_t nenv, nvol, npub, nenv_files;
   be_store_opts so;
@@ -49,6 +49,18 @@ static int parse_size(const char *s, long long *out) {
   if (*end == 'b' || *end == 'B') end++;
   if (*end) return -1;
   *out = (long long)(v * (double)mul);
+  return 0;
+}
+
+/* --cpus N (decimal, like Docker's NanoCPUs): quota in µs per 100 ms period. The kernel's minimum quota is 1 ms,
+ * so 0.01 is the smallest; more CPUs than the host has is allowed (the quota then never binds). */
+#define CPU_PERIOD 100000
+static int parse_cpus(const char *s, long long *quota) {
+  char *end;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (end == s || *end || errno || !(v >= 0.01) || v > 10000) return -1;
+  *quota = (long long)(v * CPU_PERIOD + 0.5);
   return 0;
 }
 
@@ -270,6 +282,12 @@ static int build_config(const struct run_flags *f, const char *rootfs, const cha
     cfg->resources.has_pids_limit = true;
     cfg->resources.pids_limit = f->pids;
   }
+  if (f->cpu_quota > 0) {
+    cfg->has_resources = true;
+    cfg->resources.has_cpu_quota = cfg->resources.has_cpu_period = true;
+    cfg->resources.cpu_quota = f->cpu_quota;
+    cfg->resources.cpu_period = CPU_PERIOD;
+  }
   if (!strcmp(f->network, "host")) drop_namespace(cfg, CLONE_NEWNET);
   *out = cfg;
   return 0;
@@ -316,7 +334,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
       {"user", required_argument, NULL, 'u'},   {"hostname", required_argument, NULL, 'h'},
       {"data-root", required_argument, NULL, 'D'}, {"storage-driver", required_argument, NULL, 'S'},
       {"dm-pool", required_argument, NULL, 'M'}, {"allow-loopback", no_argument, NULL, 'L'},
-      {"env-file", required_argument, NULL, 'E'},
+      {"env-file", required_argument, NULL, 'E'}, {"cpus", required_argument, NULL, 'C'},
       {NULL, 0, NULL, 0}};
   struct run_flags f = {.network = "none"};
   f.so.data_root = getenv("BERTH_ENGINE_DATA_ROOT");
@@ -337,6 +355,10 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
       break;
     }
     case 'e': push(&f.env, &f.nenv, optarg); break;
+    case 'C':
+      if (parse_cpus(optarg, &f.cpu_quota) < 0)
+        return be_make_error(err, 0, "--cpus `%s`: give a decimal number of CPUs from 0.01 (e.g. 0.5 or 2)", optarg);
+      break;
     case 'E': push(&f.env_files, &f.nenv_files, optarg); break;
     case 'v': push(&f.volumes, &f.nvol, optarg); break;
     case 'p': push(&f.publish, &f.npub, optarg); break;

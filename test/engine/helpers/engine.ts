@@ -81,3 +81,9 @@ export class Scratch {
 export function python(script: string, args: string[]): string {
   return execFileSync('python3', [script, ...args], {encoding: 'utf8', maxBuffer: 64 * 1024 * 1024});
 }
+
+/** Prints the container's cgroup limits from inside (v2: cpu.max memory.max pids.max; v1/hybrid: the same three
+ * from the cpu, memory and pids hierarchies) as `cpu=QUOTA PERIOD`, `memory=BYTES`, `pids=N`. */
+export const cgroupLimitsScript =
+  'if [ -f /sys/fs/cgroup/cgroup.controllers ]; then echo "cpu=$(cat /sys/fs/cgroup/cpu.max)"; echo "memory=$(cat /sys/fs/cgroup/memory.max)"; echo "pids=$(cat /sys/fs/cgroup/pids.max)"; ' +
+  'else echo "cpu=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)"; echo "memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes)"; echo "pids=$(cat /sys/fs/cgroup/pids/pids.max)"; fi';

@@ -228,8 +228,26 @@ function decideDType(fsType: string, kv: Map<string, string[]>): {dType: boolean
   }
 }
 
-function parseFiles(text: string): Record<string, ManagedFileState> {
+/**
+ * The managed paths: `files` lists absent and non-regular ones (`absent|other TAB - TAB path`; recordings of
+ * older probes also have `sha256 TAB mode owner group TAB path` lines there), `file-sums` is one sha256sum of
+ * all regular ones and `file-stats` one `stat -c '%a %U %G %n'` of them.
+ */
+function parseFiles(text: string, sums = '', stats = ''): Record<string, ManagedFileState> {
   const out: Record<string, ManagedFileState> = {};
+  const stat = new Map<string, string[]>();
+  for (const line of stats.split('\n')) {
+    const m = /^(\d+) (\S+) (\S+) (.+)$/.exec(line);
+    if (m) stat.set(m[4]!, [m[1]!, m[2]!, m[3]!]);
+  }
+  for (const line of sums.split('\n')) {
+    // sha256sum escapes a name holding a backslash or newline and marks that line with a leading backslash.
+    const m = /^(\\?)([0-9a-f]{64}) [ *](.+)$/.exec(line);
+    if (!m) continue;
+    const path = m[1] ? m[3]!.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)) : m[3]!;
+    const [mode, owner, group] = stat.get(path) ?? [];
+    out[path] = {sha256: m[2]!, kind: 'file', mode: mode ? mode.padStart(4, '0') : null, owner: owner ?? null, group: group ?? null};
+  }
   for (const line of text.split('\n')) {
     if (!line) continue;
     const [sha, meta, ...rest] = line.split('\t');
@@ -248,7 +266,12 @@ function parseFiles(text: string): Record<string, ManagedFileState> {
       };
     }
   }
-  return out;
+  return sortedByKey(out);
+}
+
+/** The same record with its keys in sorted order (output does not depend on the order the host listed them). */
+function sortedByKey<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** `systemctl show -p …` of several units: blocks of KEY=value separated by blank lines. */
@@ -381,8 +404,8 @@ export function parseProbeOutput(host: string, text: string): ProbeResult {
       .sort((x, y) => x - y),
     journal: parseJournal(s.get('journal') ?? ''),
     manifest: manifestText ? parseManifest(host, manifestText) : null,
-    files: parseFiles(s.get('files') ?? ''),
-    units: parseUnitStates(s.get('units') ?? ''),
+    files: parseFiles(s.get('files') ?? '', s.get('file-sums') ?? '', s.get('file-stats') ?? ''),
+    units: sortedByKey(parseUnitStates(s.get('units') ?? '')),
     lock: {held: b.get('locked')?.[0] === '1', owner},
   };
   return {facts, state};

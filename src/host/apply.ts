@@ -115,7 +115,12 @@ export async function applyHost(ctx: HostContext): Promise<HostApplyResult> {
   const baseGen = probe.state.generation ?? 0;
   const args = plan.newGeneration ? ['apply', String(plan.nextGeneration), String(baseGen)] : ['apply', String(baseGen), String(baseGen)];
   const entries = plan.newGeneration
-    ? generationEntries(host, buildManifest(fileSet, plan.nextGeneration!, wantedEngine({fileSet, state: probe.state, engine: ctx.engine, installedEngines: []}), berthVersion), fileSet)
+    ? generationEntries(
+        host,
+        buildManifest(fileSet, plan.nextGeneration!, wantedEngine({fileSet, state: probe.state, engine: ctx.engine, installedEngines: []}), berthVersion),
+        fileSet,
+        new Set(probe.state.manifest?.files.map((f) => f.sha256)),
+      )
     : [];
   ctx.progress?.({kind: 'step', step: plan.newGeneration ? 'apply' : 'repair', detail: plan.newGeneration ? `generation ${plan.nextGeneration}` : `generation ${baseGen}`});
   const report = await runHelper({

@@ -104,8 +104,13 @@ export function usersTsv(fileSet: FileSet): string {
     .join('');
 }
 
-/** The archive entries of a new generation: manifest, lists for the helper, files by sha256. */
-export function generationEntries(host: string, manifest: Manifest, fileSet: FileSet): TarEntry[] {
+/**
+ * The archive entries of a new generation: manifest, lists for the helper, files by sha256 — only the blobs
+ * the host does not hold already (`onHost`: the sha256s of its current generation, which the helper
+ * hardlinks into the new one). So an unchanged image archive is neither sent nor stored again. Blobs are
+ * 0600: an env file's secrets must not be readable in the generation store either.
+ */
+export function generationEntries(host: string, manifest: Manifest, fileSet: FileSet, onHost: ReadonlySet<string> = new Set()): TarEntry[] {
   for (const f of manifest.files) assertSafePath(host, f.path);
   const entries: TarEntry[] = [
     {name: 'gen/manifest.json', content: JSON.stringify(manifest, null, 2) + '\n'},
@@ -115,11 +120,11 @@ export function generationEntries(host: string, manifest: Manifest, fileSet: Fil
     {name: 'gen/users.tsv', content: usersTsv(fileSet)},
   ];
   if (manifest.engine) entries.push({name: 'gen/engine', content: `${manifest.engine.version} ${manifest.engine.sha256}\n`});
-  const seen = new Set<string>();
+  const seen = new Set<string>(onHost);
   for (const f of fileSet.files) {
     if (seen.has(f.sha256)) continue;
     seen.add(f.sha256);
-    entries.push({name: `gen/files/${f.sha256}`, content: f.content});
+    entries.push({name: `gen/files/${f.sha256}`, content: f.source ? {file: f.source.path, size: f.source.size} : f.content, mode: 0o600});
   }
   return entries;
 }

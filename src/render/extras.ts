@@ -1,7 +1,7 @@
 /**
  * What the spec spells out itself: extra units, drop-ins for any unit, and plain files.
  */
-import {UserError} from '../errors.js';
+import {BugError, UserError} from '../errors.js';
 import type {ResolvedHost} from '../spec/types.js';
 import {emptyPart, managedFile, paths, sortedKeys, type Part} from './part.js';
 
@@ -39,7 +39,14 @@ export function renderExtras(host: ResolvedHost): Part {
   }
   for (const path of sortedKeys(host.files)) {
     const f = host.files[path]!;
-    part.files.push(managedFile({path, content: f.content, mode: f.mode, owner: f.owner, group: f.group}));
+    const owner = {mode: f.mode, owner: f.owner, group: f.group};
+    if (f.source === undefined) {
+      part.files.push(managedFile({path, content: f.content, ...owner}));
+    } else if (!/^[0-9a-f]{64}$/.test(f.source.sha256) || !f.source.path.startsWith('/')) {
+      throw new BugError(`render ${path} for host ${host.name}: its source ${f.source.path} was not read (readSpec attaches sources)`);
+    } else {
+      part.files.push(managedFile({path, source: f.source, ...owner}));
+    }
   }
   return part;
 }

@@ -24,15 +24,14 @@ export const paths = {
   units: '/etc/systemd/system',
 } as const;
 
-export interface FileInput {
+export type FileInput = {
   path: string;
-  content: string;
   mode?: string;
   owner?: string;
   group?: string;
   affects?: string[];
   when?: When;
-}
+} & ({content: string; source?: undefined} | {content?: undefined; source: {path: string; sha256: string; size: number}});
 
 /** Recent digests by content: identical files repeat across the hosts of a fleet. Bounded. */
 const digests = new Map<string, string>();
@@ -53,10 +52,11 @@ export function managedFile(input: FileInput): ManagedFile {
     mode: input.mode ?? '0644',
     owner: input.owner ?? 'root',
     group: input.group ?? 'root',
-    content: input.content,
-    sha256: sha256(input.content),
+    content: input.content ?? '',
+    sha256: input.source ? input.source.sha256 : sha256(input.content),
     affects: [...new Set(input.affects ?? [])].sort(),
   };
+  if (input.source) file.source = {path: input.source.path, size: input.source.size};
   if (input.when) file.when = {osFamily: input.when.osFamily};
   return file;
 }

@@ -23,8 +23,15 @@ export interface ManagedFile {
   mode: string;
   owner: string;
   group: string;
+  /** The file's text; '' when the bytes come from `source`. */
   content: string;
-  /** Hex sha256 of content (UTF-8). */
+  /**
+   * A local file whose bytes are the file's (`files.PATH.source` in the spec: image archives, binaries).
+   * Nothing holds those bytes in memory: `berth render --out` copies the file, apply reads it straight into
+   * its upload, and only when the host does not already have a blob with this sha256.
+   */
+  source?: {path: string; size: number};
+  /** Hex sha256 of the bytes (content as UTF-8, or the source file's). */
   sha256: string;
   /**
    * The units whose behaviour depends on this file: when the file changes, apply restarts them with

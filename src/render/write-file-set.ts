@@ -8,7 +8,9 @@
  * 100-host re-render slow (see bench/results/render.md), not rendering them.
  */
 import {
+  chmodSync,
   closeSync,
+  copyFileSync,
   constants,
   existsSync,
   lstatSync,
@@ -24,13 +26,15 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import {UserError} from '../errors.js';
-import type {FileSet} from './types.js';
+import {digestFile} from '../spec/sources.js';
+import type {FileSet, ManagedFile} from './types.js';
 
 /** manifest.json: the FileSet without file contents. */
 export function manifestOf(fileSet: FileSet): string {
   const manifest = {
     host: fileSet.host,
-    files: fileSet.files.map(({content: _content, ...rest}) => rest),
+    // The sha256 names the bytes; a source's local path would tie the output to this machine's checkout.
+    files: fileSet.files.map(({content: _content, source: _source, ...rest}) => rest),
     units: fileSet.units,
     actions: fileSet.actions,
   };
@@ -77,6 +81,31 @@ function readNoFollow(file: string): string | undefined {
     return undefined;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * One file of the output: its text, or a copy of its source (never read into memory here). Files the host
+ * gets without read access for others (an env file with secrets) are written 0600 here too.
+ */
+function writeOne(target: string, file: ManagedFile): void {
+  const mode = (parseInt(file.mode, 8) & 0o044) === 0 ? 0o600 : 0o644;
+  if (file.source) {
+    copyFileSync(file.source.path, target);
+    chmodSync(target, mode);
+  } else {
+    writeFileSync(target, file.content, {mode});
+  }
+}
+
+/** Does `target` (a regular file, not a symlink) already hold exactly the bytes of a source file? */
+function sameBytes(target: string, file: ManagedFile): boolean {
+  try {
+    const st = lstatSync(target);
+    if (!st.isFile() || st.size !== file.source!.size) return false;
+    return digestFile(target).sha256 === file.sha256;
+  } catch {
+    return false;
   }
 }
 
@@ -149,9 +178,9 @@ function updateInPlace(fileSet: FileSet, final: string, earlier: string[]): void
       mkdirSync(dir, {recursive: true});
       checkedDirs.add(dir);
     }
-    if (readNoFollow(target) === file.content) return;
+    if (file.source ? sameBytes(target, file) : readNoFollow(target) === file.content) return;
     rmSync(target, {recursive: true, force: true});
-    writeFileSync(target, file.content);
+    writeOne(target, file);
   });
   const manifest = manifestOf(fileSet);
   if (readText(path.join(final, 'manifest.json')) !== manifest) writeFileSync(path.join(final, 'manifest.json'), manifest);
@@ -190,7 +219,7 @@ export async function writeFileSet(fileSet: FileSet, dir: string): Promise<void>
   try {
     const targets = fileSet.files.map((file) => outputPath(filesDir, file.path));
     for (const d of new Set(targets.map((t) => path.dirname(t)))) mkdirSync(d, {recursive: true});
-    fileSet.files.forEach((file, i) => writeFileSync(targets[i]!, file.content));
+    fileSet.files.forEach((file, i) => writeOne(targets[i]!, file));
     writeFileSync(path.join(temp, 'manifest.json'), manifestOf(fileSet));
     rmSync(final, {recursive: true, force: true});
     renameSync(temp, final);

@@ -4,6 +4,7 @@
 import {loadSpecFile} from './load.js';
 import type {SpecEntry, SpecReport} from './report.js';
 import {resolveHosts} from './resolve.js';
+import {attachSources} from './sources.js';
 import {SpecError} from './spec-error.js';
 import type {ResolvedHost, Spec} from './types.js';
 import {validateSpec} from './validate.js';
@@ -20,7 +21,7 @@ export async function readSpec(path: string): Promise<{spec: Spec; hosts: Resolv
   const report = validateSpec(loaded);
   if (!report.valid) throw new SpecError(report);
   const spec = loaded.data as Spec;
-  return {spec, hosts: resolveHosts(spec), file: path, warnings: report.entries};
+  return {spec, hosts: attachSources(resolveHosts(spec), path), file: path, warnings: report.entries};
 }
 
 /**

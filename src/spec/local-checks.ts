@@ -43,7 +43,8 @@ function isReserved(path: string): boolean {
 }
 
 /** Every layer of a spec: where the sections may be written. */
-function layers(data: Json): [string, Json][] {
+export function layers(data: unknown): [string, Json][] {
+  if (!isObject(data)) return [];
   const out: [string, Json][] = [['', data]];
   for (const [name, group] of entries(data.groups)) if (isObject(group)) out.push([`/groups/${escapePointer(name)}`, group]);
   const inventory = isObject(data.inventory) ? data.inventory : {};
@@ -78,6 +79,11 @@ export function localChecks(data: unknown): Finding[] {
 
     for (const [name, container] of entries(layer.containers)) {
       if (!isObject(container)) continue;
+      for (const [key, value] of entries(container.env)) {
+        if (typeof value === 'string' && /[\n\r\0]/.test(value)) {
+          add(`${at}/containers/${escapePointer(name)}/env/${escapePointer(key)}`, 'value', semanticText.envValueMultiline(key));
+        }
+      }
       items(container.ports).forEach((port, index) => {
         if (typeof port !== 'string' || !portPattern.test(port)) return;
         const {host, container: inside} = parsePort(port);

@@ -454,6 +454,24 @@ export const semanticText = {
   sameEndpoint(host: string, other: string, endpoint: string): Text {
     return {message: `hosts ${other} and ${host} both connect to ${endpoint}`, hint: 'give each host its own address or port, or remove one of them'};
   },
+  envValueMultiline(key: string): Text {
+    return {
+      message: `env ${key} holds a newline, carriage return or NUL byte: the container's env file has one KEY=VALUE a line`,
+      hint: 'put the value on one line (base64-encode it if it must carry line breaks)',
+    };
+  },
+  contentAndSource(path: string): Text {
+    return {
+      message: `file "${path}" has both content and source`,
+      hint: 'keep one: `content:` for text written in the spec, `source:` for a local file whose bytes are copied',
+    };
+  },
+  sourceMissing(source: string, resolved: string, reason: string): Text {
+    return {
+      message: `file source "${source}" cannot be read: ${resolved}: ${reason}`,
+      hint: 'give a readable regular file, relative to the spec file\'s directory or absolute',
+    };
+  },
   relativeFilePath(path: string): Text {
     return {message: `file path "${path}" is not absolute`, hint: 'key files by their absolute path, e.g. `/etc/motd`'};
   },

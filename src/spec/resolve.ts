@@ -221,15 +221,17 @@ export function resolveHost(spec: Spec, name: string): ResolvedHost {
     ),
     dropins: s.dropins ?? {},
     files: Object.fromEntries(
-      enabledEntries(s.files).map(([path, v]) => [
-        path,
-        {
+      enabledEntries(s.files).map(([path, v]) => {
+        const file: ResolvedHost['files'][string] = {
           content: v.content ?? '',
           mode: v.mode ?? defaults.file.mode,
           owner: v.owner ?? defaults.file.owner,
           group: v.group ?? defaults.file.group,
-        },
-      ]),
+        };
+        // As written; readSpec makes it absolute and reads its sha256 (src/spec/sources.ts).
+        if (v.source !== undefined) file.source = {path: v.source, sha256: '', size: -1};
+        return [path, file];
+      }),
     ),
     updates: {
       strategy: updates.strategy ?? defaults.updates.strategy,

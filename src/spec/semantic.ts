@@ -174,8 +174,11 @@ class HostChecker {
       }
     }
     for (const path of Object.keys(this.host.files).sort()) {
-      if (this.merged.files?.[path]?.content === undefined) {
-        this.add('files', ['files', path], 'key', semanticText.missingField('file', path, 'content'));
+      const file = this.merged.files?.[path];
+      if (file?.content === undefined && file?.source === undefined) {
+        this.add('files', ['files', path], 'key', semanticText.missingField('file', path, 'content or source'));
+      } else if (file.content !== undefined && file.source !== undefined) {
+        this.add('files', ['files', path, 'source'], 'key', semanticText.contentAndSource(path));
       }
     }
   }

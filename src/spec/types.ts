@@ -159,8 +159,10 @@ export interface UnitSpec {
 }
 
 export interface FileSpec {
-  /** The file's text; required once the layers are merged. */
+  /** The file's text; exactly one of content and source once the layers are merged. */
   content?: string;
+  /** A local file (relative to the spec file's directory, or absolute) whose bytes become the file. */
+  source?: string;
   /** Octal string, e.g. `0644`. */
   mode?: string;
   owner?: string;
@@ -256,7 +258,7 @@ export interface ResolvedHost {
   containers: Record<string, ResolvedContainer>;
   units: Record<string, {content: string; enable: boolean}>;
   dropins: Record<string, Record<string, string>>;
-  files: Record<string, {content: string; mode: string; owner: string; group: string}>;
+  files: Record<string, ResolvedFile>;
   updates: Required<Pick<UpdatesSection, 'strategy' | 'maxUnavailable' | 'failureBudget' | 'health'>> & {
     /** Every window has its time zone filled in (default UTC). */
     windows: Required<MaintenanceWindow>[];
@@ -264,6 +266,19 @@ export interface ResolvedHost {
   users: Record<string, {uid?: number; shell: string; groups: string[]; sudo: boolean; authorizedKeys: string[]}>;
   journald: JournaldSection;
   timesync: {enabled: boolean; servers: string[]};
+}
+
+export interface ResolvedFile {
+  /** The text ('' when the bytes come from source). */
+  content: string;
+  /**
+   * A local file whose bytes become the file: as written in the spec after resolve, an absolute path with
+   * its sha256 and size once readSpec has read it (src/spec/sources.ts).
+   */
+  source?: {path: string; sha256: string; size: number};
+  mode: string;
+  owner: string;
+  group: string;
 }
 
 export interface ResolvedContainer {

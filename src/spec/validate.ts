@@ -11,6 +11,8 @@ import {makeReport, type SpecEntry, type SpecReport} from './report.js';
 import schema from './schema.json' with {type: 'json'};
 import {translateSchemaErrors, type RawSchemaError, type TranslateContext} from './schema-errors.js';
 import {localChecks} from './local-checks.js';
+import {sourceChecks} from './sources.js';
+import path from 'node:path';
 import {escapePointer} from './resolve.js';
 import {semanticChecks, type Finding} from './semantic.js';
 import type {Spec} from './types.js';
@@ -82,7 +84,7 @@ export function validateSpec(loaded: LoadedSpec): SpecReport {
   for (const issue of issues) entries.push(entryFor(loaded, issue.pointer, issue.at, issue.text.message, issue.text.hint));
 
   const flagged = new Set(issues.map((i) => i.pointer));
-  for (const finding of localChecks(loaded.data)) {
+  for (const finding of [...localChecks(loaded.data), ...sourceChecks(loaded.data, path.dirname(path.resolve(loaded.file)))]) {
     if (!flagged.has(finding.pointer)) entries.push(toEntry(loaded, finding, []));
   }
 

@@ -1,5 +1,10 @@
 import test from 'ava';
-import {parseHelperOutput, usersTsv} from '../../src/host/helper.js';
+import {createHash} from 'node:crypto';
+import {mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
+import {generationEntries, parseHelperOutput, usersTsv} from '../../src/host/helper.js';
+import {buildManifest} from '../../src/host/manifest.js';
 import {helperCommand, probeCommand, shellQuote} from '../../src/host/remote-scripts.js';
 import {journalStatus, parseJournal} from '../../src/host/journal.js';
 import {file, fileSet} from './helpers.js';
@@ -54,4 +59,26 @@ test('commands quote their inputs for sh', (t) => {
 test('users.tsv comes from the users.json render writes', (t) => {
   const fs = fileSet([file('/etc/berth/users.json', JSON.stringify({users: [{name: 'deploy', uid: 1500, shell: '/bin/bash', home: '/home/deploy', groups: ['docker', 'adm'], sudo: true}, {name: 'x', shell: '/bin/sh', home: '/home/x', groups: [], sudo: false}]}))]);
   t.is(usersTsv(fs), 'deploy\t1500\t/bin/bash\t/home/deploy\tdocker,adm\t-\nx\t-\t/bin/sh\t/home/x\t-\t-\n');
+});
+
+test('generation upload: blobs the host holds are left out, a source file is read from disk, every blob is 0600', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-gen-'));
+  const image = Buffer.from([0, 255, 10, 13, 0x80, 0xfe]);
+  writeFileSync(path.join(dir, 'img.tar'), image);
+  const imageSha = createHash('sha256').update(image).digest('hex');
+  const kept = file('/etc/kept', 'same as before\n');
+  const changed = file('/etc/changed', 'new\n');
+  const img = file('/opt/img.tar', '', {sha256: imageSha, source: {path: path.join(dir, 'img.tar'), size: image.length}});
+  const fs = fileSet([kept, changed, img]);
+  const manifest = buildManifest(fs, 2, null, 'test');
+  const blobs = (onHost: string[]) =>
+    generationEntries('h1', manifest, fs, new Set(onHost))
+      .filter((e) => e.name.startsWith('gen/files/'))
+      .map((e) => [e.name.slice('gen/files/'.length), e.content, e.mode]);
+  t.deepEqual(blobs([kept.sha256, imageSha]), [[changed.sha256, 'new\n', 0o600]]);
+  t.deepEqual(blobs([]), [
+    [changed.sha256, 'new\n', 0o600],
+    [kept.sha256, 'same as before\n', 0o600],
+    [imageSha, {file: path.join(dir, 'img.tar'), size: image.length}, 0o600],
+  ]);
 });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import {execFileSync} from 'node:child_process';
-import {mkdtempSync, readFileSync, writeFileSync, statSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync, statSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {tarArchive} from '../../src/host/tar.js';
@@ -26,4 +26,21 @@ test('GNU tar extracts what tarArchive writes, modes and bytes intact', (t) => {
 test('archives are deterministic', (t) => {
   const entries = [{name: 'x/y', content: 'same'}];
   t.deepEqual(tarArchive(entries), tarArchive(entries));
+});
+
+test('a file entry is read straight into the archive, every byte value intact; a file that changed size is refused', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-tar-'));
+  const bytes = Buffer.from(Array.from({length: 70_000}, (_, i) => (i * 7) % 256));
+  writeFileSync(path.join(dir, 'image.tar'), bytes);
+  const archive = tarArchive([
+    {name: 'a', content: 'x'},
+    {name: 'gen/files/img', content: {file: path.join(dir, 'image.tar'), size: bytes.length}, mode: 0o600},
+  ]);
+  writeFileSync(path.join(dir, 'a.tar'), archive);
+  mkdirSync(path.join(dir, 'out'));
+  execFileSync('tar', ['-xf', '../a.tar', '--no-same-owner'], {cwd: path.join(dir, 'out')});
+  t.deepEqual(readFileSync(path.join(dir, 'out/gen/files/img')), bytes);
+  t.is(statSync(path.join(dir, 'out/gen/files/img')).mode & 0o777, 0o600);
+  t.throws(() => tarArchive([{name: 'f', content: {file: path.join(dir, 'image.tar'), size: bytes.length - 1}}]), {message: /changed since the spec was read/});
+  t.throws(() => tarArchive([{name: 'f', content: {file: path.join(dir, 'image.tar'), size: bytes.length + 1}}]), {message: /changed since the spec was read/});
 });

@@ -1,4 +1,5 @@
-import {mkdtemp, mkdir, readFile, readdir, rm, symlink, writeFile} from 'node:fs/promises';
+import {createHash} from 'node:crypto';
+import {mkdtemp, mkdir, readFile, readdir, rm, stat, symlink, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import test from 'ava';
@@ -110,4 +111,27 @@ test('never writes or deletes through a symlink planted in an earlier render', a
   await symlink(outside, path.join(other, 'db-1'));
   await t.throwsAsync(writeFileSet(renderHost(fullHost()), other), {instanceOf: UserError, message: /is not a directory/});
   t.deepEqual(await readdir(outside), ['motd']);
+});
+
+test('a source file is copied byte for byte (no local path in the manifest); a 0600 file stays private; unchanged bytes are not rewritten', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'berth-render-'));
+  t.teardown(() => rm(dir, {recursive: true, force: true}));
+  const bytes = Buffer.from(Array.from({length: 3000}, (_, i) => (i * 13) % 256));
+  const src = path.join(dir, 'image.tar');
+  await writeFile(src, bytes);
+  const host = fullHost();
+  host.files['/opt/image.tar'] = {content: '', source: {path: src, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length}, mode: '0644', owner: 'root', group: 'root'};
+  const out = path.join(dir, 'out');
+  await writeFileSet(renderHost(host), out);
+  const target = path.join(out, 'db-1/files/opt/image.tar');
+  t.deepEqual(await readFile(target), bytes);
+  const manifest = await readFile(path.join(out, 'db-1/manifest.json'), 'utf8');
+  t.false(manifest.includes(dir), 'the manifest names no local path');
+  t.is((await stat(path.join(out, 'db-1/files/etc/berth/containers/db.env'))).mode & 0o777, 0o600);
+  const before = (await stat(target)).ino;
+  await writeFileSet(renderHost(host), out);
+  t.is((await stat(target)).ino, before, 'an unchanged source file is left alone');
+  await writeFile(target, 'edited');
+  await writeFileSet(renderHost(host), out);
+  t.deepEqual(await readFile(target), bytes, 'an edited copy is restored');
 });

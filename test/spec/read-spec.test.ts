@@ -1,4 +1,5 @@
 import test from 'ava';
+import {createHash} from 'node:crypto';
 import {mkdtemp, rm, writeFile} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -49,4 +50,22 @@ test('readSpec: an unreadable file is a UserError (exit 2)', async (t) => {
   const error = await t.throwsAsync(readSpec(join(dir, 'missing.yaml')), {instanceOf: UserError});
   t.is(error!.exitCode, 2);
   t.regex(error!.message, /^read spec .*missing\.yaml: no such file$/);
+});
+
+test('readSpec: a file source is made absolute (relative to the spec file) with its sha256 and size', async (t) => {
+  const dir = await tempDir(t);
+  const bytes = Buffer.from([0, 1, 2, 255, 10]);
+  await writeFile(join(dir, 'img.tar'), bytes);
+  const file = join(dir, 'spec.yaml');
+  await writeFile(file, 'version: 1\ninventory:\n  hosts:\n    a: {}\n    b: {}\nfiles:\n  /opt/img.tar: {source: img.tar, mode: "0600"}\n');
+  const {hosts} = await readSpec(file);
+  for (const host of hosts) {
+    t.deepEqual(host.files['/opt/img.tar'], {
+      content: '',
+      source: {path: join(dir, 'img.tar'), sha256: createHash('sha256').update(bytes).digest('hex'), size: 5},
+      mode: '0600',
+      owner: 'root',
+      group: 'root',
+    });
+  }
 });

@@ -119,7 +119,7 @@ const container: Required<ContainerSpec> = {
   enabled: true,
 };
 const unit: Required<UnitSpec> = {content: '[Service]\n', enable: true, enabled: true};
-const file: Required<FileSpec> = {content: 'hi\n', mode: '0600', owner: 'root', group: 'adm', enabled: true};
+const file: Required<FileSpec> = {content: 'hi\n', source: 'images/app.tar', mode: '0600', owner: 'root', group: 'adm', enabled: true};
 const window: Required<MaintenanceWindow> = {days: ['sat'], start: '02:00', length: '2h', timeZone: 'Europe/Berlin'};
 const etcd: Required<EtcdLock> = {endpoints: ['http://127.0.0.1:2379'], key: '/berth/lock'};
 const fleetlock: Required<FleetLock> = {url: 'http://127.0.0.1:3333', group: 'default'};
@@ -153,7 +153,8 @@ const sections: Required<Sections> = {
   containers: {app: container, db: {image: 'postgres:16'}},
   units: {'backup.service': unit},
   dropins: {'ssh.service': {'10-berth.conf': '[Service]\n'}},
-  files: {'/etc/motd': file},
+  // A file has content or source, never both: the typed `file` above lists every key for the shape check.
+  files: {'/etc/motd': {...file, source: undefined}, '/opt/app.tar': {source: 'package.json', mode: '0600'}},
   updates,
   users: {ops: user},
   journald,

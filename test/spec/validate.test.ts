@@ -1,4 +1,7 @@
 import test from 'ava';
+import {mkdirSync, mkdtempSync, writeFileSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import path from 'node:path';
 import {brief, check, validSpec, yaml} from './helpers.js';
 
 interface Case {
@@ -459,5 +462,37 @@ test('validate: unit names starting with berth- are reserved; two hosts on one e
       severity: 'error',
       hint: 'choose another name; to change a berth unit, use `dropins`',
     },
+  ]);
+});
+
+test('validate: a file takes exactly one of content and source; a source must be a readable file (relative to the spec)', (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'berth-source-'));
+  writeFileSync(path.join(dir, 'image.tar'), 'bytes');
+  mkdirSync(path.join(dir, 'adir'));
+  const report = check(
+    yaml`
+      version: 1
+      inventory:
+        hosts:
+          a: {address: 10.0.0.1}
+      files:
+        /opt/ok.tar: {source: image.tar}
+        /opt/both: {content: "x", source: image.tar}
+        /opt/neither: {mode: "0600"}
+        /opt/missing: {source: images/nope.tar}
+        /opt/dir: {source: adir}
+      containers:
+        app:
+          image: /opt/ok.tar
+          env: {TOKEN: "a\\nb"}
+    `,
+    path.join(dir, 'spec.yaml'),
+  );
+  t.deepEqual(report.entries.map(brief), [
+    {path: '/files/~1opt~1both/source', at: '7:29', message: 'file "/opt/both" has both content and source (host a)', severity: 'error'},
+    {path: '/files/~1opt~1neither', at: '8:3', message: 'file "/opt/neither" has no content or source (host a)', severity: 'error'},
+    {path: '/files/~1opt~1missing/source', at: '9:26', message: `file source "images/nope.tar" cannot be read: ${dir}/images/nope.tar: no such file`, severity: 'error'},
+    {path: '/files/~1opt~1dir/source', at: '10:22', message: `file source "adir" cannot be read: ${dir}/adir: not a regular file`, severity: 'error'},
+    {path: '/containers/app/env/TOKEN', at: '14:18', message: "env TOKEN holds a newline, carriage return or NUL byte: the container's env file has one KEY=VALUE a line", severity: 'error'},
   ]);
 });

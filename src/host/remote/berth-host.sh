@@ -343,15 +343,33 @@ switch_gen() {
 }
 
 # ---------------------------------------------------------------- modes
-stage_generation() { # N: incoming gen/ → generations/N, every blob checked against its sha256 name
+# Blobs: berth sends only those the base generation lacks (src/host/helper.ts generationEntries); every
+# sent blob is checked against its sha256 name, the others are hardlinked from the base generation (checked
+# when they were sent), so an unchanged image archive costs no upload, no copy and no disk space per
+# generation. The store is root's alone (0700, blobs 0600): it holds env files with secrets.
+stage_generation() { # N BASE: incoming gen/ → generations/N
   say "@@step stage"
-  mkdir -p "$G"
+  mkdir -p "$G" && chmod 0700 "$G"
   rm -rf "$G/$1.tmp"
-  cp -a "$HERE/gen" "$G/$1.tmp" || { say "@@fail stage could not copy the generation"; return 1; }
+  # A move, not a copy: the upload is on the same file system and a large blob is not written twice.
+  mv "$HERE/gen" "$G/$1.tmp" || { say "@@fail stage could not move the generation into $G"; return 1; }
+  mkdir -p "$G/$1.tmp/files"
   for f in "$G/$1.tmp"/files/*; do
     [ -e "$f" ] || continue
     [ "$(sha256sum <"$f" | cut -c1-64)" = "$(basename "$f")" ] || { say "@@fail stage sha256 mismatch for $f"; return 1; }
   done
+  linked=0
+  while IFS="$(printf '\t')" read -r sha _mode _owner _group _affects path; do
+    [ -n "$sha" ] && [ ! -e "$G/$1.tmp/files/$sha" ] || continue
+    src="$(gen_dir "$2")/files/$sha"
+    if [ ! -f "$src" ]; then
+      say "@@fail stage $path (sha256 $sha) was not sent and generation $2 does not hold it; run berth apply again"
+      return 1
+    fi
+    ln "$src" "$G/$1.tmp/files/$sha" 2>/dev/null || cp -p "$src" "$G/$1.tmp/files/$sha" || { say "@@fail stage could not link $src"; return 1; }
+    linked=$((linked + 1))
+  done <"$G/$1.tmp/files.tsv"
+  [ "$linked" = 0 ] || say "@@ok stage-reuse $linked unchanged file(s) linked from generation $2"
   if [ -f "$HERE/engine/version" ]; then
     read -r ev esha <"$HERE/engine/version"
     mkdir -p "$ENGINES/$ev"
@@ -444,7 +462,7 @@ worker() {
       if [ "$cur" != "$base" ]; then say "@@result stale $cur the host is on generation $cur, not $base as planned"; return 3; fi
       prune
       if [ "$n" != "$base" ]; then
-        stage_generation "$n" || { say "@@result failed $base staging generation $n failed"; return 1; }
+        stage_generation "$n" "$base" || { say "@@result failed $base staging generation $n failed"; return 1; }
         do_switch "$n" "$base" apply
       else
         do_switch "$base" "$base" repair

@@ -40,6 +40,33 @@ export function archiveTag(container: string): string {
   return `localhost/${container}:archive`;
 }
 
+/**
+ * Where a container's environment goes: unit files are world-readable (`systemctl cat`, /etc/systemd), so
+ * values (passwords, tokens) never go on ExecStart. The file is root's, mode 0600, and an input of the
+ * container's unit (a change restarts it).
+ */
+export const envFile = (name: string): string => `${paths.etc}/containers/${name}.env`;
+
+/**
+ * The env file's text in docker's --env-file format, which berth-engine reads: one KEY=VALUE a line, the
+ * value verbatim (no quotes, no expansion). A line holds no newline, so a value with one cannot be written
+ * (validate refuses it at its spec location; this is the last guard).
+ */
+export function envFileContent(host: string, name: string, env: Record<string, string>): string {
+  const lines = ['# Managed by berth: the environment of container ' + name + ' (berth-engine run --env-file).'];
+  for (const key of sortedKeys(env)) {
+    const value = env[key]!;
+    if (/[\n\r\0]/.test(value)) {
+      throw new UserError(
+        `render container ${name} for host ${host}: env ${key} holds a newline, carriage return or NUL byte, which an env file (one KEY=VALUE a line) cannot carry`,
+        `put the value on one line (e.g. base64-encode it) in containers.${name}.env.${key}`,
+      );
+    }
+    lines.push(`${key}=${value}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** argv of `berth-engine run` for one container (issue 5's engine CLI). */
 export function engineRunArgv(name: string, c: ResolvedContainer): string[] {
   const argv = [paths.engine, 'run', '--name', name, '--rm'];
@@ -49,7 +76,7 @@ export function engineRunArgv(name: string, c: ResolvedContainer): string[] {
   if (c.user !== undefined) argv.push('--user', c.user);
   argv.push('--network', c.network);
   if (c.readOnly) argv.push('--read-only');
-  for (const key of sortedKeys(c.env)) argv.push('-e', `${key}=${c.env[key]}`);
+  if (Object.keys(c.env).length > 0) argv.push('--env-file', envFile(name));
   for (const v of c.volumes) argv.push('-v', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   for (const p of c.ports) argv.push('-p', portFlag(p));
   argv.push(c.image, ...c.command);
@@ -115,6 +142,11 @@ export function renderContainers(host: ResolvedHost): Part {
         affects: [unit],
       }),
     );
+    if (Object.keys(c.env).length > 0) {
+      part.files.push(
+        managedFile({path: envFile(name), mode: '0600', content: envFileContent(host.name, name, c.env), affects: [unit]}),
+      );
+    }
     part.units.push(unit);
     part.actions.push({kind: 'enable-unit', unit, triggers: [`${paths.units}/${unit}`]});
 

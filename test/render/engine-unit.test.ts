@@ -2,7 +2,7 @@
  * A rendered container unit's command lines, exactly as systemd parsed them, run against the real
  * berth-engine (native/build) with a busybox image made by umoci: ExecStartPre (remove a stale container,
  * load the image archive under its tag), ExecStart (the container, in the foreground) and ExecStop, with the
- * unit's Environment=. This checks that render speaks the engine's CLI; systemd itself is not PID 1 here, so
+ * unit's Environment= and its env file (--env-file). This checks that render speaks the engine's CLI; systemd itself is not PID 1 here, so
  * the one thing emulated is exec-time `$$` → `$` (systemd.service(5), "Command lines").
  *
  * The engine's runtime state goes to a private --root (a global option inserted after the program) so that
@@ -25,6 +25,7 @@ makeBusyboxImage(scratch, layout);
 const rtRoot = scratch.make('render-rt');
 const dataRoot = scratch.make('render-data');
 const volume = scratch.make('render-vol');
+const envDir = scratch.make('render-env');
 writeFileSync(path.join(volume, 'in'), 'from the host\n');
 
 test.after.always(() => {
@@ -61,8 +62,13 @@ function unitCommands(name: string, command: string[]): UnitCommands {
     user: '0:0',
     network: 'none',
   };
+  const fileSet = renderHost(host);
+  // The env file goes where --env-file names it, redirected into the scratch dir by isolated().
+  for (const f of fileSet.files.filter((f) => f.path.startsWith('/etc/berth/containers/'))) {
+    writeFileSync(path.join(envDir, path.basename(f.path)), f.content, {mode: 0o600});
+  }
   const units = Object.fromEntries(
-    renderHost(host)
+    fileSet
       .files.filter((f) => /^\/etc\/systemd\/system\/[^/]+$/.test(f.path))
       .map((f) => [path.basename(f.path), f.content]),
   );
@@ -91,7 +97,8 @@ function unitCommands(name: string, command: string[]): UnitCommands {
 /** The unit's argv with the test's private runtime root added as a global option. */
 function isolated(argv: string[]): [string, string[]] {
   if (argv[0] !== '/usr/local/bin/berth-engine') throw new Error(`unexpected program ${argv[0]}`);
-  return [engine, ['--root', rtRoot, ...argv.slice(1)]];
+  const args = argv.slice(1).map((a) => (a.startsWith('/etc/berth/containers/') ? path.join(envDir, path.basename(a)) : a));
+  return [engine, ['--root', rtRoot, ...args]];
 }
 
 test('ExecStartPre + ExecStart run the container with every flag, env value intact', (t) => {

@@ -96,7 +96,22 @@ test('container unit: engine flags, ordering, restart policy, log limits, stop c
   t.regex(db, / localhost\/db:archive postgres -c shared_buffers=256MB$/m);
   t.regex(db, /^Environment="BERTH_ENGINE_DATA_ROOT=\/var\/lib\/berth-engine"\nEnvironment="BERTH_ENGINE_STORAGE_DRIVER=devicemapper"$/m);
   t.regex(db, /^Wants=network-online\.target berth-health-db\.timer$/m);
-  t.regex(db, / -e "POSTGRES_PASSWORD=p@ss \\"word\\" 100%% \$\$HOME \\\\ end" /);
+  // Secrets stay out of the world-readable unit: the values go to a 0600 env file the unit depends on.
+  t.notRegex(db, /POSTGRES_PASSWORD|p@ss/);
+  t.regex(db, / --env-file \/etc\/berth\/containers\/db\.env /);
+  const fs = renderHost(fullHost());
+  const env = file(fs, '/etc/berth/containers/db.env');
+  t.is(env.mode, '0600');
+  t.is(env.owner, 'root');
+  t.deepEqual(env.affects, ['berth-container-db.service']);
+  t.is(env.content.split('\n').slice(1).join('\n'), 'PGDATA=/var/lib/postgresql/data\nPOSTGRES_PASSWORD=p@ss "word" 100% $HOME \\ end\n');
+  t.false(fs.files.some((f) => f.path.endsWith('/app.env')), 'no env file for a container without env');
+});
+
+test('an env value with a newline is refused: an env file has one KEY=VALUE a line', (t) => {
+  const host = fullHost();
+  host.containers.db!.env = {PEM: 'line1\nline2'};
+  t.throws(() => renderHost(host), {message: /env PEM holds a newline/});
 });
 
 test('health check: a timer at the interval, a oneshot with the retries and timeout, the shared script', (t) => {

@@ -175,6 +175,30 @@ triggered() {
   say "$1" | tr ',' '\n' | grep -Fxq -f "$W/changed"
 }
 
+# ---------------------------------------------------------------- engine health
+# The issue's health check: "the engine runs a tiny container". When the generation runs containers and the
+# host has an engine, `berth-engine selftest` (exit 0 healthy, else one line on stderr saying why) must pass
+# before the units are checked; a failure fails the health step, so the switch is rolled back like any other.
+# The engine reads its store from the same settings the container units pass (/etc/berth/engine.json).
+# A generation without containers does not depend on the engine, so it is not tested there.
+engine_selftest() { # GEN_DIR
+  grep -q '^berth-container-' "$1/units.tsv" 2>/dev/null || return 0
+  [ -x "$ENGINE_LINK" ] || return 0
+  cfg=${ENGINE_CONFIG:-/etc/berth/engine.json}
+  root=$(sed -n 's/^ *"dataRoot": *"\([^"]*\)".*/\1/p' "$cfg" 2>/dev/null | head -n 1)
+  driver=$(sed -n 's/^ *"driver": *"\([^"]*\)".*/\1/p' "$cfg" 2>/dev/null | head -n 1)
+  set --
+  [ -n "$root" ] && set -- "$@" BERTH_ENGINE_DATA_ROOT="$root"
+  [ -n "$driver" ] && [ "$driver" != auto ] && set -- "$@" BERTH_ENGINE_STORAGE_DRIVER="$driver"
+  out=$(env "$@" timeout "$HEALTH_TIMEOUT" "$ENGINE_LINK" selftest 2>&1 >/dev/null)
+  rc=$?
+  if [ "$rc" = 0 ]; then say "engine selftest ok"; return 0; fi
+  reason=$(say "$out" | grep -v '^$' | tail -n 1)
+  [ "$rc" = 124 ] && reason="no answer within ${HEALTH_TIMEOUT}s"
+  say "@@fail health berth-engine selftest failed: ${reason:-exit $rc}"
+  return 1
+}
+
 # ---------------------------------------------------------------- the switch
 # switch FROM TO: make the host's managed files, units and engine those of generation TO, starting from
 # generation FROM (what may be on disk). Files are compared by sha256/mode/owner, so a switch is idempotent
@@ -322,6 +346,7 @@ switch_gen() {
 
   say "@@step health"
   deadline=$(($(date +%s) + HEALTH_TIMEOUT))
+  engine_selftest "$T" || return 1
   while IFS="$tab" read -r u _enable start; do
     [ "$start" = 1 ] || continue
     while :; do

@@ -7,11 +7,12 @@
 //   4. shows what landed on each host;
 //   5. runs `berth apply` again: it must report no changes;
 //   6. tears the hosts down (--keep leaves them running; `npm run fleet -- down NAME` stops them).
-// What it shows today: managed systemd units and files, generations, the engine binary installed. A container
-// answering on a port needs `berth-engine run` with port mappings, which the engine does not offer yet; the
-// demo says so instead of pretending.
-import {spawn, spawnSync} from 'node:child_process';
-import {copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+// What it shows: a container per host answering on its own port (a busybox image built with umoci, cached under
+// ~/.cache/berth/images, shipped to the hosts with `files.source`), managed systemd units and files,
+// generations, the engine binary installed.
+import {execFileSync, spawn, spawnSync} from 'node:child_process';
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -21,6 +22,7 @@ register();
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const keep = process.argv.includes('--keep');
 const {startFleet} = await import('../src/testfleet/index.ts');
+const {imagesDir} = await import('../src/testfleet/paths.ts');
 const {stringify} = await import('yaml');
 
 // The engine both applies install: a private copy, so a rebuild of native/ meanwhile is not a change.
@@ -41,6 +43,54 @@ function berth(args, {capture = false} = {}) {
   });
 }
 
+/**
+ * The demo's container image: busybox (Debian's busybox-static) in one layer, built by umoci with the engine
+ * tests' helper, tarred as an oci-archive. Built once, then taken from the cache.
+ */
+async function demoImage() {
+  const cached = path.join(imagesDir(), 'demo-busybox-oci.tar');
+  if (existsSync(cached)) return cached;
+  say('building the demo container image (busybox, umoci; cached afterwards)');
+  const {Scratch} = await import('../test/engine/helpers/engine.ts');
+  const {makeBusyboxImage} = await import('../test/engine/helpers/images.ts');
+  const scratch = new Scratch();
+  try {
+    const layout = path.join(scratch.make('demo-image'), 'busybox');
+    makeBusyboxImage(scratch, layout);
+    mkdirSync(path.dirname(cached), {recursive: true});
+    const temp = `${cached}.${process.pid}.tmp`;
+    execFileSync('tar', ['--sort=name', '--mtime=@0', '--owner=0', '--group=0', '-cf', temp, '-C', layout, '.']);
+    renameSync(temp, cached);
+  } finally {
+    scratch.cleanup();
+  }
+  return cached;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function answer(port) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/`, {signal: AbortSignal.timeout(5000)});
+      return `HTTP ${r.status} ${(await r.text()).trim()}`;
+    } catch (error) {
+      if (Date.now() > deadline) return `no answer (${error.cause?.code ?? error.message})`;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 async function main() {
   if (!existsSync(path.join(root, 'native/build/berth-engine'))) {
     say('building berth-engine (npm run build:native)');
@@ -48,6 +98,7 @@ async function main() {
     if (r.status !== 0) throw new Error('building berth-engine failed (see above)');
   }
   copyFileSync(path.join(root, 'native/build/berth-engine'), engineCopy);
+  const image = await demoImage();
 
   say('starting 2 container hosts (Debian 12, systemd, sshd); the first run builds the image (~2 min)');
   const fleet = await startFleet({containers: 2, aptRepo: false, persistent: keep, name: `demo-${process.pid}`});
@@ -55,15 +106,39 @@ async function main() {
   try {
     const dir = mkdtempSync(path.join(tmpdir(), 'berth-demo-'));
     const spec = path.join(dir, 'demo.yaml');
+    // Each host runs a `hello` container: busybox httpd on the host network. The container hosts share this
+    // machine's network namespace, so each one gets its own port (bridge networks would collide there).
+    const ports = {};
+    for (const h of fleet.hosts) ports[h.name] = await freePort();
+    copyFileSync(image, path.join(dir, 'busybox.tar'));
     const hosts = Object.fromEntries(
-      fleet.hosts.map((h) => [h.name, {address: h.address, port: h.port, user: h.admin.user, identityFile: h.admin.identityFile, become: 'sudo'}]),
+      fleet.hosts.map((h) => [
+        h.name,
+        {
+          address: h.address,
+          port: h.port,
+          user: h.admin.user,
+          identityFile: h.admin.identityFile,
+          become: 'sudo',
+          containers: {
+            hello: {
+              image: '/opt/demo/busybox.tar',
+              command: ['httpd', '-f', '-p', `127.0.0.1:${ports[h.name]}`, '-h', '/www'],
+              network: 'host',
+              volumes: ['/srv/demo-www:/www:ro'],
+            },
+          },
+          files: {'/srv/demo-www/index.html': {content: `hello from the container on ${h.name}\n`}},
+        },
+      ]),
     );
     writeFileSync(
       spec,
       stringify({
         version: 1,
         inventory: {hosts},
-        files: {'/etc/berth-demo/greeting': {content: 'hello from berth\n'}},
+        engine: {storage: 'vfs'},
+        files: {'/etc/berth-demo/greeting': {content: 'hello from berth\n'}, '/opt/demo/busybox.tar': {source: 'busybox.tar'}},
         units: {
           'demo-greeter.service': {
             content: [
@@ -94,14 +169,19 @@ async function main() {
         h,
         'echo "generation: $(readlink /var/lib/berth/current)"; echo "engine: $(readlink /usr/local/bin/berth-engine)";' +
           ' echo "demo-greeter.service: $(systemctl is-active demo-greeter.service) ($(systemctl is-enabled demo-greeter.service))";' +
+          ' echo "berth-container-hello.service: $(systemctl is-active berth-container-hello.service)";' +
           ' echo "greeting file: $(cat /etc/berth-demo/greeting)"; sleep 1; sudo journalctl -u demo-greeter.service -n 1 -o cat --no-pager | sed "s/^/journal: /"',
       );
       process.stderr.write(`${h.name}:\n${r.stdout.replace(/^/gm, '  ')}`);
       if (!/demo-greeter.service: active/.test(r.stdout)) failed = true;
     }
-    process.stderr.write(
-      '\n(A container answering on a port would be shown here: it needs `berth-engine run` with port mappings,\n which the engine does not offer yet. The units above are managed the same way container units are.)\n',
-    );
+
+    say('the containers answer (GET http://127.0.0.1:PORT/ from here)');
+    for (const h of fleet.hosts) {
+      const reply = await answer(ports[h.name]);
+      process.stderr.write(`${h.name}: GET http://127.0.0.1:${ports[h.name]}/ → ${reply}\n`);
+      if (!reply.startsWith('HTTP 200 ')) failed = true;
+    }
 
     say('berth apply again: nothing to do');
     const second = await berth(['apply', spec, ...common, '--json'], {capture: true});

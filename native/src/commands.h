@@ -13,6 +13,7 @@ typedef struct be_global {
   bool log_json;    /* --log-format json */
   bool systemd_cgroup;
   bool debug;
+  const char *config; /* --config FILE: the engine's settings (default /etc/berth/engine.json, see image/engine-config.h) */
 } be_global;
 
 /* argv[0] is the command name. Returns the exit code (>= 0) or < 0 with *err set. */

@@ -24,6 +24,7 @@ static const be_command commands[] = {
     {"ps", be_cmd_ps, "ps [-a] [--json]: engine containers"},
     {"stop", be_cmd_stop, "stop [-t SECONDS] NAME...: SIGTERM, then SIGKILL after the grace period"},
     {"storage", be_cmd_storage, "storage dm-setup [--vg NAME] DEVICE: direct-lvm thin pool for --storage-driver devicemapper"},
+    {"selftest", be_cmd_selftest, "selftest [--data-root D] [--storage-driver S]: run a tiny hardened container, check it from inside (exit 0 = healthy)"},
     {"rm", be_cmd_rm, "rm [-f] NAME...: remove engine containers and their roots"},
     {"create", be_cmd_create, "create --bundle DIR [--console-socket S] [--pid-file F] ID"},
     {"start", be_cmd_start, "start ID"},
@@ -41,7 +42,7 @@ static const be_command commands[] = {
 };
 
 static void usage(FILE *f) {
-  fputs("usage: berth-engine [--root DIR] [--log FILE] [--log-format text|json] COMMAND [OPTIONS] [ID]\n", f);
+  fputs("usage: berth-engine [--root DIR] [--config FILE] [--log FILE] [--log-format text|json] COMMAND [OPTIONS] [ID]\n", f);
   for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
     if (commands[i].name[0] != '-')
       fprintf(f, "  %s\n", commands[i].summary);
@@ -54,6 +55,7 @@ static int parse_global_options(int argc, char **argv, be_global *g, be_error_t 
       {"log-format", required_argument, NULL, 'f'},   {"systemd-cgroup", no_argument, NULL, 's'},
       {"debug", no_argument, NULL, 'd'},              {"cgroup-manager", required_argument, NULL, 'c'},
       {"rootless", required_argument, NULL, 'R'},     {"help", no_argument, NULL, 'h'},
+      {"config", required_argument, NULL, 'C'},
       {NULL, 0, NULL, 0}};
   g->root = BE_DEFAULT_ROOT;
   opterr = 0;
@@ -67,6 +69,7 @@ static int parse_global_options(int argc, char **argv, be_global *g, be_error_t 
     case 's': g->systemd_cgroup = true; break;
     case 'c': g->systemd_cgroup = strcmp(optarg, "systemd") == 0; break;
     case 'd': g->debug = true; break;
+    case 'C': g->config = optarg; break;
     case 'R': break; /* podman passes --rootless; rootless mode is detected, not requested */
     case 'h': usage(stdout); exit(0);
     default:

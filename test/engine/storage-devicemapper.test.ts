@@ -1,12 +1,13 @@
 // devicemapper (direct-lvm) in a VM of the test fleet: this machine's kernel has no device-mapper. The static
 // engine binary and an oci-archive of the multi-layer image are copied in; the pool goes on the VM's spare
 // disk (/dev/vdb). Checks: each layer is a thin snapshot of its parent, the unpacked tree equals umoci's, a
-// container runs, loop-file pools are refused, everything is removed again.
+// container runs, loop-file pools are refused, everything is removed again. The VM boots with cgroup v2 (this
+// machine is hybrid), so `selftest` and the --memory/--pids/--cpus limits are checked on a real v2 host here too.
 import test from 'ava';
 import {execFileSync} from 'node:child_process';
 import path from 'node:path';
 import {startFleet, type Fleet, type FleetHost} from '../../src/testfleet/index.js';
-import {Scratch, engine, must, requireEngine} from './helpers/engine.js';
+import {Scratch, cgroupLimitsScript, engine, must, requireEngine} from './helpers/engine.js';
 import {makeMultiLayerImage} from './helpers/images.js';
 
 const scratch = new Scratch();
@@ -66,6 +67,25 @@ test.serial('devicemapper: layers as thin snapshots, tree equals umoci unpack, a
   const run = await root(t, `${E} --root /run/berth-dm run ${D} --rm --name dm1 multi sh -c "cat /etc/a; ls /data"`);
   t.is(run.stdout, 'a from layer 3\nnew\nold\n');
   t.false((await root(t, 'lvs --noheadings -o lv_name berth')).stdout.includes('bc-dm1'), 'the container snapshot is gone');
+
+  // The health check berth apply runs, on devicemapper and cgroup v2; it leaves no volume, state or cgroup.
+  t.regex((await root(t, 'stat -fc %T /sys/fs/cgroup')).stdout, /cgroup2fs/, 'the VM has cgroup v2');
+  const st = await root(t, `${E} --root /run/berth-dm selftest ${D}`);
+  t.regex(st.stdout, /^berth-engine selftest: ok \(devicemapper, cgroup v2, \d+ ms\)\n$/);
+  t.is((await root(t, 'ls /var/lib/berth-dm/tmp; ls /run/berth-dm; ls /sys/fs/cgroup/berth-engine 2>/dev/null | grep -c selftest || true')).stdout, '0\n');
+
+  // cgroup v2 limits seen from inside the container and from the host.
+  const script = Buffer.from(cgroupLimitsScript).toString('base64');
+  const inside = await root(t, `${E} --root /run/berth-dm run ${D} --rm --name lim1 --cpus 1.5 --memory 40m --pids 21 multi sh -c "$(echo ${script} | base64 -d)"`);
+  t.is(inside.stdout, 'cpu=150000 100000\nmemory=41943040\npids=21\n');
+  const outside = await root(
+    t,
+    `(${E} --root /run/berth-dm run ${D} --rm --name lim2 --cpus 0.25 --memory 24m --pids 9 multi sleep 60 >/dev/null &) ; ` +
+      'c=/sys/fs/cgroup/berth-engine/lim2; for i in $(seq 1 600); do grep -q . $c/cgroup.procs 2>/dev/null && break; sleep 0.1; done; ' +
+      `cat $c/cpu.max $c/memory.max $c/pids.max; ${E} --root /run/berth-dm stop -t 5 lim2 >/dev/null; ` +
+      'for i in $(seq 1 300); do [ -d $c ] || break; sleep 0.1; done; [ -d $c ] && echo cgroup-left || echo cgroup-gone',
+  );
+  t.is(outside.stdout, '25000 100000\n25165824\n9\ncgroup-gone\n');
 
   // Loop-file pools are refused unless --allow-loopback.
   const loop = (await root(t, 'truncate -s 300M /tmp/loop.img && losetup -f --show /tmp/loop.img')).stdout.trim();

@@ -13,12 +13,16 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "../cgroups.h"
 #include "../runtime.h"
 #include "containers.h"
+#include "engine-config.h"
 #include "fsutil.h"
 #include "json.h"
 #include "network.h"
@@ -337,9 +341,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
       {"env-file", required_argument, NULL, 'E'}, {"cpus", required_argument, NULL, 'C'},
       {NULL, 0, NULL, 0}};
   struct run_flags f = {.network = "none"};
-  f.so.data_root = getenv("BERTH_ENGINE_DATA_ROOT");
-  f.so.driver = getenv("BERTH_ENGINE_STORAGE_DRIVER");
-  if (f.so.driver && !*f.so.driver) f.so.driver = NULL;
+  if (be_engine_store_defaults(g, &f.so, err) < 0) return -1;
   int c, rc = -1;
   while ((c = getopt_long(argc, argv, "+e:v:p:m:w:u:", opts, NULL)) != -1) {
     switch (c) {
@@ -368,7 +370,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
     case 'u': f.user = optarg; break;
     case 'h': f.hostname = optarg; break;
     case 'D': f.so.data_root = optarg; break;
-    case 'S': f.so.driver = optarg; break;
+    case 'S': f.so.driver = strcmp(optarg, "auto") ? optarg : NULL; break;
     case 'M': f.so.dm_pool = optarg; break;
     case 'L': f.so.allow_loopback = true; break;
     default: return be_make_error(err, 0, "run: unknown option `%s`; see `berth-engine run --help`", argv[optind - 1]);
@@ -493,13 +495,13 @@ int be_cmd_run_dispatch(const be_global *g, int argc, char **argv, be_error_t *e
 }
 
 /* Takes --data-root/--storage-driver from anywhere in argv (compacting it) and opens the store. */
-static int open_store_from(int *argc, char **argv, be_store *st, int *first, be_error_t *err) {
-  be_store_opts so = {.data_root = getenv("BERTH_ENGINE_DATA_ROOT"), .driver = getenv("BERTH_ENGINE_STORAGE_DRIVER")};
-  if (so.driver && !*so.driver) so.driver = NULL;
+static int open_store_from(const be_global *g, int *argc, char **argv, be_store *st, int *first, be_error_t *err) {
+  be_store_opts so;
+  if (be_engine_store_defaults(g, &so, err) < 0) return -1;
   int k = 1;
   for (int i = 1; i < *argc; i++) {
     if (!strcmp(argv[i], "--data-root") && i + 1 < *argc) so.data_root = argv[++i];
-    else if (!strcmp(argv[i], "--storage-driver") && i + 1 < *argc) so.driver = argv[++i];
+    else if (!strcmp(argv[i], "--storage-driver") && i + 1 < *argc) so.driver = strcmp(argv[++i], "auto") ? argv[i] : NULL;
     else if (!strcmp(argv[i], "--dm-pool") && i + 1 < *argc) so.dm_pool = argv[++i];
     else if (!strcmp(argv[i], "--allow-loopback")) so.allow_loopback = true;
     else argv[k++] = argv[i];
@@ -516,7 +518,7 @@ static int open_store_from(int *argc, char **argv, be_store *st, int *first, be_
 int be_cmd_ps(const be_global *g, int argc, char **argv, be_error_t *err) {
   be_store st;
   int i;
-  if (open_store_from(&argc, argv, &st, &i, err) < 0) return -1;
+  if (open_store_from(g, &argc, argv, &st, &i, err) < 0) return -1;
   bool all = false, json = false;
   for (; i < argc; i++) {
     if (!strcmp(argv[i], "-a") || !strcmp(argv[i], "--all")) all = true;
@@ -636,7 +638,7 @@ int be_cmd_stop(const be_global *g, int argc, char **argv, be_error_t *err) {
 int be_cmd_rm(const be_global *g, int argc, char **argv, be_error_t *err) {
   be_store st;
   int i;
-  if (open_store_from(&argc, argv, &st, &i, err) < 0) return -1;
+  if (open_store_from(g, &argc, argv, &st, &i, err) < 0) return -1;
   bool force = false;
   if (i < argc && (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--force"))) force = true, i++;
   int rc = 0;
@@ -656,4 +658,195 @@ int be_cmd_rm(const be_global *g, int argc, char **argv, be_error_t *err) {
   }
   be_store_close(&st);
   return rc;
+}
+
+/* `selftest`: the health check `berth apply` runs after installing or switching the engine. No image: a
+ * throwaway root (DATA_ROOT/tmp/selftest-PID) gets this very binary bind-mounted read-only at /berth-engine, which
+ * then runs as the container process through the same path as `run` (build_config: the hardened default spec,
+ * a read-only root, network none, a memory, pids and cpu limit) and checks from inside what the defaults promise.
+ * The storage driver's preflight runs on opening the store. Prints one line; a failure is one line on stderr. */
+#define SELFTEST_MEMORY (64LL << 20)
+#define SELFTEST_PIDS 16
+
+/* The container side: `berth-engine selftest --inside CAPEFF_HEX`; writes "ok" or the reason to /out/result. */
+static int selftest_inside(const char *want_capeff) {
+  char reason[256] = "";
+  cleanup_free char *status = NULL;
+  size_t len;
+  if (getpid() != 1) snprintf(reason, sizeof reason, "the container process is pid %d, not 1 (no pid namespace)", (int)getpid());
+  else if (be_read_file("/proc/self/status", &status, &len, NULL) < 0) snprintf(reason, sizeof reason, "cannot read /proc/self/status in the container");
+  if (!*reason) {
+    const char *sc = strstr(status, "\nSeccomp:\t"), *nnp = strstr(status, "\nNoNewPrivs:\t"), *ce = strstr(status, "\nCapEff:\t");
+    unsigned long long capeff = ce ? strtoull(ce + 9, NULL, 16) : ~0ULL;
+    if (!sc || sc[10] != '2') snprintf(reason, sizeof reason, "seccomp mode is %c in the container, want 2 (filter)", sc ? sc[10] : '?');
+    else if (!nnp || nnp[13] != '1') snprintf(reason, sizeof reason, "no_new_privs is not set in the container");
+    else if (capeff != strtoull(want_capeff, NULL, 16))
+      snprintf(reason, sizeof reason, "effective capabilities are %016llx in the container, want %s", capeff, want_capeff);
+  }
+  if (!*reason) {
+    int fd = open("/selftest-write-probe", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 || errno != EROFS) snprintf(reason, sizeof reason, "writing to the read-only root %s", fd >= 0 ? "succeeded" : strerror(errno));
+    if (fd >= 0) close(fd);
+  }
+  if (!*reason) {
+    /* The bind-mounted binary is this running program (open for write says ETXTBSY), so ask the mount. */
+    struct statvfs sv;
+    if (statvfs("/berth-engine", &sv) < 0 || !(sv.f_flag & ST_RDONLY)) snprintf(reason, sizeof reason, "the read-only bind mount /berth-engine is writable");
+  }
+  if (!*reason) {
+    char host[65] = "";
+    gethostname(host, sizeof host - 1);
+    cleanup_free char *net = NULL;
+    if (strcmp(host, "berth-selftest")) snprintf(reason, sizeof reason, "hostname is `%s` in the container (no UTS namespace)", host);
+    else if (be_read_file("/proc/net/dev", &net, &len, NULL) < 0) snprintf(reason, sizeof reason, "cannot read /proc/net/dev in the container");
+    else {
+      int ifaces = 0;
+      for (char *l = strchr(net, '\n'); l && (l = strchr(l + 1, '\n'));) ifaces += l[1] != 0;
+      if (ifaces != 1 || !strstr(net, "lo:")) snprintf(reason, sizeof reason, "network none should leave only lo, found %d interfaces", ifaces);
+    }
+  }
+  const char *res = *reason ? reason : "ok";
+  int fd = open("/out/result", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) { /* not in the selftest container (e.g. run by hand): say it on stderr */
+    fprintf(stderr, "berth-engine selftest --inside: %s\n", res);
+    return *reason ? 1 : 0;
+  }
+  be_write_all(fd, res, strlen(res));
+  close(fd);
+  return *reason ? 1 : 0;
+}
+
+static char *read_trimmed(const char *path) {
+  cleanup_free char *s = NULL;
+  size_t len;
+  if (be_read_file(path, &s, &len, NULL) < 0) return NULL;
+  while (len && (s[len - 1] == '\n' || s[len - 1] == ' ')) s[--len] = 0;
+  return be_xstrdup(s);
+}
+
+/* The container's cgroup seen from the host: memory and pids limits, and the pid inside it. */
+static int selftest_check_cgroup(const char *cgpath, pid_t pid, be_cgroup_mode mode, be_error_t *err) {
+  bool v2 = mode == BE_CGROUP_V2;
+  cleanup_free char *mem = be_xasprintf(v2 ? "/sys/fs/cgroup%s/memory.max" : "/sys/fs/cgroup/memory%s/memory.limit_in_bytes", cgpath);
+  cleanup_free char *pids = be_xasprintf(v2 ? "/sys/fs/cgroup%s/pids.max" : "/sys/fs/cgroup/pids%s/pids.max", cgpath);
+  cleanup_free char *procs = be_xasprintf(v2 ? "/sys/fs/cgroup%s/cgroup.procs" : "/sys/fs/cgroup/pids%s/cgroup.procs", cgpath);
+  cleanup_free char *m = read_trimmed(mem), *p = read_trimmed(pids), *pr = read_trimmed(procs);
+  if (!m || atoll(m) != SELFTEST_MEMORY) return be_make_error(err, 0, "memory limit: `%s` is `%s`, want %lld", mem, m ? m : "missing", SELFTEST_MEMORY);
+  if (!p || atoll(p) != SELFTEST_PIDS) return be_make_error(err, 0, "pids limit: `%s` is `%s`, want %d", pids, p ? p : "missing", SELFTEST_PIDS);
+  char want[32];
+  snprintf(want, sizeof want, "%d", (int)pid);
+  bool found = false;
+  for (char *save = NULL, *l = pr ? strtok_r(pr, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) found |= !strcmp(l, want);
+  if (!found) return be_make_error(err, 0, "the container process %d is not in `%s`", (int)pid, procs);
+  return 0;
+}
+
+static int selftest_run(const be_global *g, be_store *st, struct run_flags *f, const char *dir, be_error_t *err) {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return be_make_error(err, errno, "readlink /proc/self/exe");
+  exe[n] = 0;
+  if (strstr(exe, " (deleted)")) return be_make_error(err, 0, "the engine binary `%s` was replaced while running; run selftest again", exe);
+  cleanup_free char *rootfs = be_xasprintf("%s/rootfs", dir), *out = be_xasprintf("%s/out", dir);
+  cleanup_free char *target = be_xasprintf("%s/berth-engine", rootfs);
+  static const char *const dirs[] = {"proc", "sys", "dev", "tmp", "out"};
+  for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+    cleanup_free char *d = be_xasprintf("%s/%s", rootfs, dirs[i]);
+    if (be_mkdir_p(d, 0755, err) < 0) return -1;
+  }
+  if (be_mkdir_p(out, 0700, err) < 0 || be_write_file(target, "", 0, 0755, err) < 0) return -1;
+  cleanup_free char *vol_exe = be_xasprintf("%s:/berth-engine:ro", exe), *vol_out = be_xasprintf("%s:/out", out);
+  push(&f->volumes, &f->nvol, vol_exe);
+  push(&f->volumes, &f->nvol, vol_out);
+  f->read_only = true;
+  f->network = "none";
+  f->hostname = "berth-selftest";
+  f->memory = SELFTEST_MEMORY;
+  f->pids = SELFTEST_PIDS;
+  f->cpu_quota = CPU_PERIOD / 2;
+  /* The capability set is the default spec's, whatever it is in this build. */
+  char *cmd[] = {"/berth-engine", "selftest", "--inside", "0", NULL};
+  be_config *cfg = NULL;
+  if (build_config(f, rootfs, dir, NULL, cmd, &cfg, err) < 0) return -1;
+  char capeff[32];
+  snprintf(capeff, sizeof capeff, "%016llx", (unsigned long long)cfg->process.caps[BE_CAP_EFFECTIVE]);
+  free(cfg->process.args[3]);
+  cfg->process.args[3] = be_xstrdup(capeff);
+  be_store_unlock(st);
+  be_error_t e = NULL;
+  be_container_delete(g->root, f->name, true, &e);
+  be_error_release(&e);
+  be_run_opts ro = {.root = g->root, .id = f->name, .bundle = dir, .init = false};
+  int rc = be_container_create(&ro, cfg, err);
+  be_config_free(cfg);
+  if (rc < 0) return be_error_wrap(err, "create the selftest container");
+  be_state s;
+  pid_t pid = 0;
+  if ((rc = be_container_state(g->root, f->name, &s, err)) == 0) {
+    pid = s.pid;
+    rc = selftest_check_cgroup(s.cgroup_path ? s.cgroup_path : "", pid, be_cgroup_detect(), err);
+    be_state_clear(&s);
+  }
+  if (rc == 0) rc = be_container_start(g->root, f->name, err);
+  if (rc == 0) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    cleanup_free char *resf = be_xasprintf("%s/result", out);
+    cleanup_free char *res = read_trimmed(resf);
+    if (!res) rc = be_make_error(err, 0, "the container process ended (%s %d) without a result", WIFEXITED(status) ? "exit" : "signal",
+                                 WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    else if (strcmp(res, "ok")) rc = be_make_error(err, 0, "%s", res);
+    else if (!WIFEXITED(status) || WEXITSTATUS(status)) rc = be_make_error(err, 0, "the container process ended with status %d", status);
+  }
+  be_container_delete(g->root, f->name, true, &e);
+  be_error_release(&e);
+  return rc;
+}
+
+int be_cmd_selftest(const be_global *g, int argc, char **argv, be_error_t *err) {
+  if (argc == 3 && !strcmp(argv[1], "--inside")) return selftest_inside(argv[2]);
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  static const struct option opts[] = {
+      {"data-root", required_argument, NULL, 'D'}, {"storage-driver", required_argument, NULL, 'S'},
+      {"dm-pool", required_argument, NULL, 'M'},   {"allow-loopback", no_argument, NULL, 'L'},
+      {NULL, 0, NULL, 0}};
+  struct run_flags f = {.network = "none"};
+  if (be_engine_store_defaults(g, &f.so, err) < 0) return be_error_wrap(err, "selftest");
+  int c;
+  while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+    switch (c) {
+    case 'D': f.so.data_root = optarg; break;
+    case 'S': f.so.driver = strcmp(optarg, "auto") ? optarg : NULL; break;
+    case 'M': f.so.dm_pool = optarg; break;
+    case 'L': f.so.allow_loopback = true; break;
+    default: return be_make_error(err, 0, "selftest: unknown option `%s`; use [--data-root DIR] [--storage-driver D]", argv[optind - 1]);
+    }
+  }
+  if (optind < argc) return be_make_error(err, 0, "selftest: unexpected argument `%s`", argv[optind]);
+  char name[48];
+  snprintf(name, sizeof name, "berth-selftest-%d", (int)getpid());
+  f.name = name;
+  be_store st;
+  if (be_store_open(&f.so, &st, err) < 0) {
+    be_store_close(&st);
+    return be_error_wrap(err, "selftest: storage driver preflight");
+  }
+  cleanup_free char *driver = be_xstrdup(st.storage.driver->name);
+  cleanup_free char *dir = be_xasprintf("%s/tmp/%s", st.root, name);
+  be_error_t e = NULL;
+  be_rm_rf(dir, &e);
+  be_error_release(&e);
+  int rc = be_mkdir_p(dir, 0700, err);
+  if (rc == 0) rc = selftest_run(g, &st, &f, dir, err);
+  be_rm_rf(dir, &e);
+  be_error_release(&e);
+  be_store_close(&st);
+  be_strv_free(f.volumes);
+  if (rc < 0) return be_error_wrap(err, "selftest (%s, cgroup %s)", driver, be_cgroup_mode_name(be_cgroup_detect()));
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  long long ms = (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+  printf("berth-engine selftest: ok (%s, cgroup %s, %lld ms)\n", driver, be_cgroup_mode_name(be_cgroup_detect()), ms);
+  return 0;
 }

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "containers.h"
+#include "engine-config.h"
 #include "extract.h"
 #include "fsutil.h"
 #include "json.h"
@@ -29,10 +30,8 @@ static const char usage[] =
     "  unpack-layer [--whiteouts overlay|apply] [--no-devices] BLOB DIR   extract one layer (testing)\n";
 
 /* Options shared by every engine command; the rest of argv is left from *optind_out. */
-static int parse_store_opts(int argc, char **argv, be_store_opts *so, int *optind_out, be_error_t *err) {
-  so->data_root = getenv("BERTH_ENGINE_DATA_ROOT");
-  so->driver = getenv("BERTH_ENGINE_STORAGE_DRIVER");
-  if (so->driver && !*so->driver) so->driver = NULL;
+static int parse_store_opts(const be_global *g, int argc, char **argv, be_store_opts *so, int *optind_out, be_error_t *err) {
+  if (be_engine_store_defaults(g, so, err) < 0) return -1;
   int i = 1;
   while (i < argc && strncmp(argv[i], "--", 2) == 0) {
     const char *a = argv[i];
@@ -54,7 +53,7 @@ static int parse_store_opts(int argc, char **argv, be_store_opts *so, int *optin
     if (which < 0) break;
     if (!v) return be_make_error(err, 0, "%s needs a value", names[which]);
     if (which == 0) so->data_root = v;
-    else if (which == 1) so->driver = v;
+    else if (which == 1) so->driver = strcmp(v, "auto") ? v : NULL;
     else so->dm_pool = v;
     i++;
   }
@@ -206,10 +205,9 @@ static int cmd_rm(be_store *st, int argc, char **argv, be_error_t *err) {
 }
 
 int be_cmd_image(const be_global *g, int argc, char **argv, be_error_t *err) {
-  (void)g;
   be_store_opts so = {0};
   int i = 1;
-  if (parse_store_opts(argc, argv, &so, &i, err) < 0) return -1;
+  if (parse_store_opts(g, argc, argv, &so, &i, err) < 0) return -1;
   if (i >= argc || !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
     fputs(usage, i >= argc ? stderr : stdout);
     return i >= argc ? 2 : 0;

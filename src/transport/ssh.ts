@@ -21,7 +21,7 @@ import {
   readKnownHostsFiles,
 } from './known-hosts.js';
 import type {HostKeyVerdict} from './known-hosts.js';
-import {buildRemoteCommand, shellQuote, takePgid} from './remote-command.js';
+import {buildRemoteCommand, shellQuote, takeMarkers} from './remote-command.js';
 import type {Become} from './remote-command.js';
 import {knownHostsNames, loadSshConfig, resolveTarget} from './resolve-target.js';
 import type {LoadedSshConfig, ResolveOptions, ResolvedTarget} from './resolve-target.js';
@@ -500,6 +500,9 @@ async function connectWithRetry(t: ResolvedTarget, options: SshOptions, attempts
 }
 
 
+/** One command's result as run() sees it: also the raw stdout, and whether the wrapper got past sudo. */
+type RawResult = ExecResult & {stdoutBuffer: Buffer; started: boolean};
+
 /** The transport itself. Create with connectSsh(). */
 class SshTransport implements Transport {
   readonly host: string;
@@ -580,7 +583,8 @@ class SshTransport implements Transport {
     return this.become;
   }
 
-  private async decideBecome(): Promise<Become> {
+  /** Root without sudo (logged in as root), or refused outright (become: none); undefined: sudo decides. */
+  private becomeWithoutSudo(): Become | undefined {
     const t = this.target;
     if (t.user === 'root') return 'none';
     if (t.become === 'none') {
@@ -589,13 +593,27 @@ class SshTransport implements Transport {
         'set `become: sudo` or `become: sudo-password` for this host, or log in as root',
       );
     }
+    return undefined;
+  }
+
+  private async decideBecome(): Promise<Become> {
+    const direct = this.becomeWithoutSudo();
+    if (direct) return direct;
     const probe = await this.run('true', {become: 'sudo'}, 'become root');
-    if (probe.code === 0) return 'sudo';
+    return probe.code === 0 ? 'sudo' : this.sudoRefused(probe, 'true');
+  }
+
+  /**
+   * `sudo -n` did not let a command in: with `become: sudo` that is the end (say what to set instead);
+   * otherwise ask for the password (three tries, each checked with `sudo -S -k true`).
+   */
+  private async sudoRefused(refused: RawResult, command: string): Promise<Become> {
+    const t = this.target;
     if (t.become === 'sudo') {
       throw new HostError(this.host, 'become root', `sudo -n refused for ${t.user}`, {
-        command: 'sudo -n true',
-        exitCode: probe.code,
-        stderr: tail(probe.stderr),
+        command: `sudo -n ${command === 'true' ? 'true' : '-- <command>'}`,
+        exitCode: refused.code,
+        stderr: tail(refused.stderr),
         nextStep: 'set `become: sudo-password` for this host, or give the user passwordless sudo',
       });
     }
@@ -630,13 +648,39 @@ class SshTransport implements Transport {
   }
 
   async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const become: Become = options.root ? await this.becomeMode() : 'none';
-    const raw = await this.run(
-      command,
-      {become, sudoPassword: this.sudoPassword, env: options.env, stdin: options.stdin, timeoutMs: options.timeoutMs},
-      'exec',
-    );
-    if (become === 'sudo' && raw.code === 1 && /^sudo: a (terminal|password) is required/m.test(raw.stderr)) {
+    const run = (become: Become) =>
+      this.run(
+        command,
+        {become, sudoPassword: this.sudoPassword, env: options.env, stdin: options.stdin, timeoutMs: options.timeoutMs},
+        'exec',
+      );
+    let become: Become = 'none';
+    if (options.root) {
+      const direct = this.become ? undefined : this.becomeWithoutSudo();
+      if (direct) {
+        this.become = Promise.resolve(direct);
+        become = direct;
+      } else if (!this.become) {
+        // The first root command is also the check that `sudo -n` works: run it right away, and only when
+        // sudo did not let it in (no start marker) go the slow way. Other root commands wait for the answer.
+        const first = run('sudo');
+        const decided = first.then((raw) => (raw.started ? ('sudo' as const) : this.sudoRefused(raw, command)));
+        this.become = decided;
+        decided.catch(() => {
+          if (this.become === decided) this.become = undefined;
+        });
+        become = await decided;
+        if (become === 'sudo') return this.checkSudo(await first, command, become);
+      } else {
+        become = await this.becomeMode();
+      }
+    }
+    return this.checkSudo(await run(become), command, become);
+  }
+
+  /** A root command that sudo -n did not let in although it did before (sudoers changed meanwhile). */
+  private checkSudo(raw: RawResult, command: string, become: Become): RawResult {
+    if (become === 'sudo' && !raw.started && raw.code !== 0) {
       throw new HostError(this.host, 'become root', `sudo -n now wants a password for ${this.target.user}`, {
         command,
         stderr: tail(raw.stderr),
@@ -657,8 +701,8 @@ class SshTransport implements Transport {
       timeoutMs?: number | undefined;
     },
     step: string,
-  ): Promise<ExecResult & {stdoutBuffer: Buffer}> {
-    const remote = buildRemoteCommand(command, options);
+  ): Promise<RawResult> {
+    const remote = buildRemoteCommand(command, {...options, killable: options.timeoutMs !== undefined});
     const connection = await this.connect();
     const release = await this.channels.acquire();
     const started = Date.now();
@@ -681,7 +725,7 @@ class SshTransport implements Transport {
         this.log(`${this.host}: connection gone before the command started; reconnecting`);
         channel = await open((await this.connect()).client);
       }
-      const result = await new Promise<ExecResult & {stdoutBuffer: Buffer}>((resolve, reject) => {
+      const result = await new Promise<RawResult>((resolve, reject) => {
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         let code: number | null = null;
@@ -694,7 +738,7 @@ class SshTransport implements Transport {
         channel.stderr.on('data', (chunk: Buffer) => {
           err.push(chunk);
           if (pgid === undefined) {
-            const seen = takePgid(Buffer.concat(err).toString('utf8'));
+            const seen = takeMarkers(Buffer.concat(err).toString('utf8'));
             if (seen.pgid !== undefined) {
               pgid = seen.pgid;
               // Timed out before the command even started (slow session start): kill it now.
@@ -709,7 +753,7 @@ class SshTransport implements Transport {
         });
         channel.on('close', () => {
           if (timer) clearTimeout(timer);
-          const stderr = takePgid(Buffer.concat(err).toString('utf8')).stderr;
+          const {stderr, started} = takeMarkers(Buffer.concat(err).toString('utf8'));
           const stdoutBuffer = Buffer.concat(out);
           if (timedOut) {
             reject(
@@ -730,7 +774,7 @@ class SshTransport implements Transport {
             );
             return;
           }
-          const result: ExecResult & {stdoutBuffer: Buffer} = {code, stdout: stdoutBuffer.toString('utf8'), stderr, stdoutBuffer};
+          const result: RawResult = {code, stdout: stdoutBuffer.toString('utf8'), stderr, stdoutBuffer, started};
           if (signal) result.signal = signal;
           resolve(result);
         });

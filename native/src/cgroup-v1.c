@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cgroups.h"
@@ -168,6 +169,45 @@ static int apply_limits(const hierarchy *h, const char *dir, const be_resources 
   return 0;
 }
 
+/* The limit in *r that needs this hierarchy's controller, or NULL. */
+static const char *limit_needing(const hierarchy *h, const be_resources *r) {
+  if (!r)
+    return NULL;
+  if (has_controller(h, "memory") && (r->has_memory_limit || r->has_memory_swap || r->has_memory_reservation))
+    return "memory";
+  if (has_controller(h, "cpu") && (r->has_cpu_shares || r->has_cpu_quota || r->has_cpu_period))
+    return "cpu";
+  if (has_controller(h, "cpuset") && ((r->cpus && *r->cpus) || (r->mems && *r->mems)))
+    return "cpuset";
+  if (has_controller(h, "pids") && r->has_pids_limit)
+    return "pids";
+  return NULL;
+}
+
+static bool mounted_read_only(const hierarchy *h) {
+  struct statvfs st;
+  return statvfs(h->mount, &st) == 0 && (st.f_flag & ST_RDONLY);
+}
+
+/* A host that is itself a container without cgroup delegation (systemd-nspawn, LXC on a v1/hybrid machine)
+ * sees the v1 controller hierarchies mounted read-only. A hierarchy no limit needs is then left out: the
+ * container stays in its parent's cgroup there (for devices: the host's own, already restricted, device list),
+ * as runc does when it cannot manage cgroups. A limit that needs one is refused, naming the controller. */
+static int skip_read_only(const hierarchy *h, const be_resources *r, bool *skip, be_error_t *err) {
+  *skip = false;
+  if (h->v2 || !mounted_read_only(h))
+    return 0;
+  const char *need = limit_needing(h, r);
+  if (need)
+    return be_make_error(err, EROFS,
+                         "the %s limit needs the cgroup controller `%s`, but `%s` is mounted read-only (this host does not "
+                         "delegate cgroups to its services, e.g. it is itself a systemd-nspawn or LXC container); drop "
+                         "the limit or run the container on a host that delegates cgroups",
+                         need, need, h->mount);
+  *skip = true;
+  return 0;
+}
+
 static int v1_each(const char *path, pid_t pid, const be_resources *r, bool create, be_error_t *err) {
   hierarchy *hs;
   size_t n;
@@ -176,6 +216,9 @@ static int v1_each(const char *path, pid_t pid, const be_resources *r, bool crea
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
     cleanup_free char *dir = be_xasprintf("%s%s", hs[i].mount, path);
+    bool skip = false;
+    if ((rc = skip_read_only(&hs[i], create ? r : NULL, &skip, err)) < 0 || skip)
+      continue;
     if (create) {
       if (has_controller(&hs[i], "cpuset"))
         rc = mkdir_cpuset(hs[i].mount, path, err);
@@ -209,6 +252,8 @@ static int v1_destroy(const char *path, be_error_t *err) {
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     cleanup_free char *dir = be_xasprintf("%s%s", hs[i].mount, path);
+    if (!hs[i].v2 && mounted_read_only(&hs[i]) && !be_path_exists(dir))
+      continue; /* left out at create (skip_read_only); rmdir would say EROFS, not ENOENT */
     if (be_cgroup_rmdir(dir, err) < 0)
       rc = -1;
   }
@@ -222,16 +267,19 @@ static int v1_pids(const char *path, pid_t **pids, size_t *np, be_error_t *err) 
   size_t n;
   if (list_hierarchies(&hs, &n, err) < 0)
     return -1;
+  /* Only hierarchies the container's cgroup exists in (read-only ones are left out, see skip_read_only);
+   * on such a host the hybrid cgroup2 tree (name=systemd-like, writable) still holds every task. */
   const hierarchy *pick = NULL;
-  for (size_t i = 0; i < n && !pick; i++)
-    if (has_controller(&hs[i], "pids"))
-      pick = &hs[i];
-  for (size_t i = 0; i < n && !pick; i++)
-    if (!hs[i].v2)
-      pick = &hs[i];
+  for (int pass = 0; pass < 3 && !pick; pass++)
+    for (size_t i = 0; i < n && !pick; i++) {
+      bool fits = pass == 0 ? has_controller(&hs[i], "pids") : pass == 1 ? !hs[i].v2 : hs[i].v2;
+      cleanup_free char *dir = be_xasprintf("%s%s", hs[i].mount, path);
+      if (fits && be_path_exists(dir))
+        pick = &hs[i];
+    }
   int rc;
   if (!pick) {
-    rc = be_make_error(err, 0, "no cgroup v1 hierarchy is mounted under /sys/fs/cgroup");
+    rc = be_make_error(err, ENOENT, "the cgroup `%s` exists in no hierarchy under /sys/fs/cgroup", path);
   } else {
     cleanup_free char *f = be_xasprintf("%s%s/cgroup.procs", pick->mount, path);
     rc = be_cgroup_read_pids(f, pids, np, err);

@@ -219,6 +219,8 @@ static int apply_cgroup(const be_rootfs_plan *p, const be_mount_op *op, int root
   for (size_t i = 0; mps[i]; i++) {
     const char *name = strrchr(mps[i], '/') + 1;
     cleanup_free char *src = be_xasprintf("%s%s", mps[i], p->cgroup_path);
+    if (!be_path_exists(src))
+      continue; /* a read-only hierarchy the container was left out of (cgroup-v1.c): never show the parent's */
     cleanup_free char *dst = be_xasprintf("%s/%s", op->dest, name);
     cleanup_close int dfd = open_in_root(rootfd, dst, 1, err);
     if (dfd < 0)

@@ -5,6 +5,7 @@ import test from 'ava';
 import {existsSync, readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {Scratch, engine, requireEngine, run} from './helpers/engine.js';
+import {makeBusyboxImage} from './helpers/images.js';
 
 const scratch = new Scratch();
 requireEngine();
@@ -65,4 +66,40 @@ test.serial('the checks made inside the container fail outside one (no pid names
   const pidns = run('unshare', ['-p', '-f', '-m', '--mount-proc', engine, 'selftest', '--inside', '0']);
   t.is(pidns.status, 1);
   t.regex(pidns.stderr, /seccomp mode is 0 in the container, want 2/);
+});
+
+test.serial('read-only v1 controllers (a host that is itself a container): runs without limits, refuses a limit by name', (t) => {
+  // What a systemd-nspawn or LXC host on a v1/hybrid machine sees: every v1 controller mounted read-only. Made
+  // here for real in a private mount namespace; the engine must run containers anyway (left out of those
+  // hierarchies, like runc without cgroup access) and refuse a limit it cannot set rather than ignore it.
+  if (existsSync('/sys/fs/cgroup/cgroup.controllers')) return t.pass('cgroup v2 host: no v1 controllers to make read-only');
+  const dr = scratch.make('selftest-ro');
+  const ro = (args: string) =>
+    run('unshare', [
+      '-m',
+      'sh',
+      '-c',
+      `for m in $(awk '$3=="cgroup"{print $2}' /proc/mounts); do mount -o remount,bind,ro "$m" || exit 9; done; exec "$@"`,
+      'sh',
+      engine,
+      '--root',
+      rt,
+      ...args.split(' '),
+    ]);
+  const st = ro(`selftest --data-root ${dr} --storage-driver vfs`);
+  t.is(st.status, 0, st.stderr);
+  t.regex(st.stdout, /^berth-engine selftest: ok \(vfs, cgroup \w+, limits not checked: cgroup controllers read-only, \d+ ms\)\n$/);
+  t.deepEqual(cgroupLeftovers(), []);
+  // A real image: a container without limits runs (and sees no v1 controller of its parent); one with a memory
+  // limit is refused naming the controller and the way out, and leaves nothing behind.
+  const layout = scratch.make('selftest-ro-image');
+  makeBusyboxImage(scratch, path.join(layout, 'busybox'));
+  t.is(run(engine, ['image', '--data-root', dr, '--storage-driver', 'vfs', 'load', path.join(layout, 'busybox')]).status, 0);
+  const plain = ro(`run --rm --network none --data-root ${dr} --storage-driver vfs busybox ls /sys/fs/cgroup`);
+  t.is(plain.status, 0, plain.stderr);
+  t.false(/memory|pids/.test(plain.stdout), plain.stdout);
+  const mem = ro(`run --rm --name ro-mem --memory 20m --network none --data-root ${dr} --storage-driver vfs busybox true`);
+  t.not(mem.status, 0);
+  t.regex(mem.stderr, /the memory limit needs the cgroup controller `memory`, but `\/sys\/fs\/cgroup\/memory` is mounted read-only .*drop the limit/);
+  t.deepEqual(readdirSync(rt).filter((e) => !e.startsWith('.')), [], 'no runtime state left');
 });

@@ -13,7 +13,7 @@
  */
 import test from 'ava';
 import {execFileSync} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import path from 'node:path';
@@ -62,7 +62,9 @@ test.after.always(async () => {
   scratch.cleanup();
 });
 
-const cgi = '#!/bin/sh\necho "Content-Type: text/plain"\necho\necho "GREETING=$GREETING"\n';
+// CRLF after the header: busybox httpd passes the script's header block through, and Node's HTTP parser
+// refuses bare LF line ends in headers.
+const cgi = '#!/bin/sh\nprintf \'Content-Type: text/plain\\r\\n\\r\\n\'\necho "GREETING=$GREETING"\n';
 
 /** One busybox httpd container serving /srv/www/NAME of the host on its own port. */
 function httpd(name: string, greeting: string) {
@@ -200,7 +202,7 @@ test.serial('env values reach the process through a 0600 env file, never through
   t.is((await sh(fleet, c1, 'sudo stat -c "%a %U %G" /etc/berth/containers/web1.env')).trim(), '600 root root');
   t.is((await sh(fleet, c1, 'sudo stat -c "%a" /var/lib/berth/generations')).trim(), '700');
   // No copy of the value is readable by others anywhere berth writes.
-  const leaks = await sh(fleet, c1, 'sudo grep -rl secret-web1-value /etc /var/lib/berth /usr/local/lib/berth 2>/dev/null | while read -r f; do stat -c "%a %n" "$f"; done');
+  const leaks = await sh(fleet, c1, `sudo sh -c 'grep -rl secret-web1-value /etc /var/lib/berth /usr/local/lib/berth 2>/dev/null | while read -r f; do stat -c "%a %n" "$f"; done'`);
   for (const line of leaks.trim().split('\n').filter(Boolean)) t.regex(line, /^[0-7][0-7]0 /, `readable by others: ${line}`);
 });
 
@@ -252,4 +254,28 @@ test.serial('a change to one container restarts only its unit; the unchanged ima
   const [g1, g2] = inodes.trim().split('\n');
   t.is(g1, g2, 'the image blob was copied instead of linked');
   t.regex(await sh(fleet, c1, 'sudo cat /var/lib/berth/logs/last-apply.log'), /@@ok stage-reuse \d+ unchanged file\(s\) linked from generation 1/);
+});
+
+test.serial('an engine whose selftest fails fails the health step: the apply rolls back and says why', async (t) => {
+  // A stand-in engine keeping the CLI contract: `selftest` fails with a one-line reason, `run` stays up like
+  // a container would. The real engine's selftest is exercised by every apply above.
+  const fake = path.join(specDir, 'fake-engine', 'berth-engine');
+  mkdirSync(path.dirname(fake), {recursive: true});
+  writeFileSync(
+    fake,
+    '#!/bin/sh\ncase "$1" in\n  version) echo "berth-engine 0.1.0" ;;\n  selftest) echo "note: starting" >&2; echo "fake engine: the tiny container did not start" >&2; exit 1 ;;\n  run) exec sleep 600 ;;\n  *) exit 0 ;;\nesac\n',
+    {mode: 0o755},
+  );
+  const before = (await sh(fleet, c2, 'readlink /var/lib/berth/current || echo none')).trim();
+  const login = {address: c2.address, port: c2.port, user: c2.admin.user, identityFile: c2.admin.identityFile, become: 'sudo'};
+  const spec = path.join(specDir, 'selftest-spec.yaml');
+  writeFileSync(spec, stringify({version: 1, inventory: {hosts: {c2: login}}, containers: {probe: {image: 'localhost/none:1', network: 'none'}}}));
+  const run = await berth(['apply', spec, '--known-hosts', fleet.knownHostsFile, '--yes', '--json'], {BERTH_ENGINE_BINARY: fake});
+  t.is(run.code, 4, run.stderr);
+  const r = applyJson(run).hosts[0]!;
+  const text = JSON.stringify(r);
+  t.regex(text, /rolled back/, text);
+  t.regex(text, /health: berth-engine selftest failed: fake engine: the tiny container did not start/);
+  t.is((await sh(fleet, c2, 'readlink /var/lib/berth/current || echo none')).trim(), before);
+  t.not((await fleet.ssh(c2, 'systemctl is-active berth-container-probe.service')).stdout.trim(), 'active');
 });

@@ -23,6 +23,7 @@
 #include "../runtime.h"
 #include "containers.h"
 #include "engine-config.h"
+#include "etc-files.h"
 #include "fsutil.h"
 #include "json.h"
 #include "network.h"
@@ -415,6 +416,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
   cleanup_free char *bundle = be_xasprintf("%s/containers/%s", st.root, f.name);
   if (build_config(&f, rootfs, bundle, iconf, cmd, &cfg, err) < 0) goto out;
   if (bridge && be_net_allocate(&st, f.name, ip, err) < 0) goto out;
+  if (be_etc_files_add(cfg, bundle, f.network, cfg->hostname, ip, err) < 0) goto out;
   write_status(&st, f.name, "created");
   be_store_unlock(&st);
   /* Stale runtime state of an earlier container with this name (killed engine) would block create. */

@@ -43,6 +43,16 @@ export function makeBusyboxImage(scratch: Scratch, layout: string, tag = 'latest
   must('umoci', ['config', '--image', `${layout}:${tag}`, '--config.cmd', '/bin/sh', '--config.env', 'PATH=/bin']);
 }
 
+/** A one-layer image of busybox alone: no /etc at all (the engine must make its mount points itself). */
+export function makeBareBusyboxImage(scratch: Scratch, layout: string, tag = 'latest'): void {
+  ensureImageTools();
+  newImage(layout, tag);
+  const src = scratch.make('bare');
+  busyboxTree(src);
+  addLayer(scratch, layout, tag, src);
+  must('umoci', ['config', '--image', `${layout}:${tag}`, '--config.cmd', '/bin/sh', '--config.env', 'PATH=/bin']);
+}
+
 /** Three layers with whiteouts, opaque dirs, hardlinks, symlinks, setuid, xattrs and a fifo. */
 export function makeMultiLayerImage(scratch: Scratch, layout: string, tag = 'latest'): void {
   ensureImageTools();

@@ -20,7 +20,7 @@ typedef struct be_command {
 /* One line per command. The engine layer (src/image/, src/storage/) adds its commands here too, declared in its
  * own header. */
 static const be_command commands[] = {
-    {"run", be_cmd_run_dispatch, "run [--rm] [--name N] [--memory M] [--cpus N] [--pids N] [-e K=V] [--env-file F] [-v SRC:DST[:ro]] [--read-only] [--network none|host|bridge] [-p H:C] IMAGE [CMD...]"},
+    {"run", be_cmd_run_dispatch, "run [--rm] [--name N] [--memory M] [--cpus N] [--pids N] [--ulimit NAME=SOFT[:HARD]] [-e K=V] [--env-file F] [-v SRC:DST[:ro]] [--read-only] [--network none|host|bridge] [-p H:C] IMAGE [CMD...]"},
     {"ps", be_cmd_ps, "ps [-a] [--json]: engine containers"},
     {"stop", be_cmd_stop, "stop [-t SECONDS] NAME...: SIGTERM, then SIGKILL after the grace period"},
     {"storage", be_cmd_storage, "storage dm-setup [--vg NAME] DEVICE: direct-lvm thin pool for --storage-driver devicemapper"},

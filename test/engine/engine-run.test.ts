@@ -241,3 +241,55 @@ test.serial('--cpus, --memory, --pids land in the container cgroup (cpu quota pe
     t.regex(r.stderr, new RegExp(`--cpus \`${bad.replace('.', '\\.')}\`: give a decimal number of CPUs`));
   }
 });
+
+test('--ulimit NAME=SOFT[:HARD] sets the container process rlimits (a later one of a name wins); bad ones name the flag and value', (t) => {
+  const dr = roots['overlay2']!;
+  const limits = (out: string, name: string) =>
+    out.split('\n').find((l) => l.startsWith(name))?.slice(name.length).trim().split(/\s+/).slice(0, 2);
+  const dflt = runIn(dr, ['--rm', '--name', 'ulimit0', 'busybox', 'cat', '/proc/self/limits']);
+  t.is(dflt.status, 0, dflt.stderr);
+  t.deepEqual(limits(dflt.stdout, 'Max open files'), ['1024', '1024'], 'the runtime default without --ulimit');
+  const r = runIn(dr, [
+    '--rm', '--name', 'ulimit', '--ulimit', 'nofile=2048:4096', '--ulimit', 'core=0', '--ulimit', 'nproc=500:1000',
+    '--ulimit', 'stack=8388608', '--ulimit', 'memlock=65536', '--ulimit', 'fsize=1000000:2000000', '--ulimit', 'nofile=3000:4096',
+    'busybox', 'sh', '-c', 'echo "n=$(ulimit -n)"; cat /proc/self/limits',
+  ]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^n=3000$/m);
+  t.deepEqual(limits(r.stdout, 'Max open files'), ['3000', '4096']);
+  t.deepEqual(limits(r.stdout, 'Max core file size'), ['0', '0']);
+  t.deepEqual(limits(r.stdout, 'Max processes'), ['500', '1000']);
+  t.deepEqual(limits(r.stdout, 'Max stack size'), ['8388608', '8388608']);
+  t.deepEqual(limits(r.stdout, 'Max locked memory'), ['65536', '65536']);
+  t.deepEqual(limits(r.stdout, 'Max file size'), ['1000000', '2000000']);
+  // Above the engine's own hard limit: given with CAP_SYS_RESOURCE, else refused up front (setrlimit(2) would
+  // fail with EPERM inside the container). Sandboxes that are themselves containers often drop that capability.
+  const capEff = BigInt('0x' + /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+  const ownHard = limits(readFileSync('/proc/self/limits', 'utf8'), 'Max processes')![1]!;
+  if (ownHard !== 'unlimited') {
+    const up = runIn(dr, ['--rm', '--name', 'ulimitup', '--ulimit', 'nproc=-1', 'busybox', 'cat', '/proc/self/limits']);
+    if (capEff & (1n << 24n)) {
+      t.is(up.status, 0, up.stderr);
+      t.deepEqual(limits(up.stdout, 'Max processes'), ['unlimited', 'unlimited']);
+    } else {
+      t.not(up.status, 0);
+      t.regex(up.stderr, new RegExp(`--ulimit \`nproc=-1\`: above the engine's own hard limit \\(${ownHard}\\), which it cannot raise without CAP_SYS_RESOURCE`));
+    }
+  } else t.log('the engine\'s nproc hard limit is unlimited here: nothing to raise');
+  const nrOpen = readFileSync('/proc/sys/fs/nr_open', 'utf8').trim();
+  const bad: [string, RegExp][] = [
+    ['nofiles=10', /--ulimit `nofiles=10`: unknown limit `nofiles`; use one of core, cpu/],
+    ['nofile', /--ulimit `nofile`: use NAME=SOFT\[:HARD\]/],
+    ['nofile=abc', /--ulimit `nofile=abc`: SOFT and HARD are whole numbers, or -1\/unlimited/],
+    ['nofile=1:', /--ulimit `nofile=1:`: SOFT and HARD are whole numbers/],
+    ['cpu=-5', /--ulimit `cpu=-5`: SOFT and HARD are whole numbers/],
+    ['nofile=10:5', /--ulimit `nofile=10:5`: the soft limit is above the hard limit/],
+    [`nofile=${BigInt(nrOpen) + 1n}`, new RegExp(`--ulimit \`nofile=\\d+\`: nofile cannot exceed the kernel's fs.nr_open \\(${nrOpen}\\)`)],
+  ];
+  for (const [spec, re] of bad) {
+    const b = runIn(dr, ['--rm', '--name', 'ulimitbad', '--ulimit', spec, 'busybox', 'true']);
+    t.not(b.status, 0, spec);
+    t.regex(b.stderr, re, spec);
+  }
+  t.deepEqual(readdirSync(path.join(dr, 'containers')).filter((c) => c.startsWith('ulimit')), []);
+});

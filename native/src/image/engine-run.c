@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -19,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../caps.h"
 #include "../cgroups.h"
 #include "../runtime.h"
 #include "containers.h"
@@ -35,6 +38,8 @@ struct run_flags {
   long long memory, pids, cpu_quota; /* cpu_quota: µs per 100000 µs period (--cpus) */
   char **env, **volumes, **publish, **env_files;
   size_t nenv, nvol, npub, nenv_files;
+  be_rlimit *ulimits; /* --ulimit, in flag order (a later one of the same name wins) */
+  size_t nulimits;
   be_store_opts so;
 };
 
@@ -67,6 +72,83 @@ static int parse_cpus(const char *s, long long *quota) {
   if (end == s || *end || errno || !(v >= 0.01) || v > 10000) return -1;
   *quota = (long long)(v * CPU_PERIOD + 0.5);
   return 0;
+}
+
+/* --ulimit NAME=SOFT[:HARD] with Docker's names (go-units ParseUlimit): HARD defaults to SOFT; -1 or
+ * `unlimited` is RLIM_INFINITY; SOFT above HARD is refused, as is a nofile above the kernel's fs.nr_open
+ * (setrlimit would fail with EPERM only when the container starts). */
+static const struct {
+  const char *name;
+  int resource;
+} ulimit_names[] = {
+    {"core", RLIMIT_CORE},         {"cpu", RLIMIT_CPU},         {"data", RLIMIT_DATA},       {"fsize", RLIMIT_FSIZE},
+    {"locks", RLIMIT_LOCKS},       {"memlock", RLIMIT_MEMLOCK}, {"msgqueue", RLIMIT_MSGQUEUE}, {"nice", RLIMIT_NICE},
+    {"nofile", RLIMIT_NOFILE},     {"nproc", RLIMIT_NPROC},     {"rss", RLIMIT_RSS},         {"rtprio", RLIMIT_RTPRIO},
+    {"rttime", RLIMIT_RTTIME},     {"sigpending", RLIMIT_SIGPENDING}, {"stack", RLIMIT_STACK},
+};
+
+static int parse_ulimit_value(const char *s, size_t n, uint64_t *out) {
+  if ((n == 2 && !strncmp(s, "-1", 2)) || (n == 9 && !strncmp(s, "unlimited", 9))) {
+    *out = RLIM_INFINITY;
+    return 0;
+  }
+  if (n == 0 || n > 20) return -1;
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i] < '0' || s[i] > '9') return -1;
+    if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10) return -1;
+    v = v * 10 + (uint64_t)(s[i] - '0');
+  }
+  *out = v;
+  return 0;
+}
+
+static int parse_ulimit(const char *spec, be_rlimit *out, be_error_t *err) {
+  const char *eq = strchr(spec, '=');
+  if (!eq) return be_make_error(err, 0, "--ulimit `%s`: use NAME=SOFT[:HARD], e.g. nofile=4096:8192", spec);
+  size_t nl = (size_t)(eq - spec);
+  out->resource = -1;
+  for (size_t i = 0; i < sizeof ulimit_names / sizeof *ulimit_names; i++)
+    if (strlen(ulimit_names[i].name) == nl && !strncmp(ulimit_names[i].name, spec, nl)) out->resource = ulimit_names[i].resource;
+  if (out->resource < 0)
+    return be_make_error(err, 0, "--ulimit `%s`: unknown limit `%.*s`; use one of core, cpu, data, fsize, locks, memlock, msgqueue, "
+                                 "nice, nofile, nproc, rss, rtprio, rttime, sigpending, stack", spec, (int)nl, spec);
+  const char *soft = eq + 1, *colon = strchr(soft, ':');
+  size_t ns = colon ? (size_t)(colon - soft) : strlen(soft);
+  if (parse_ulimit_value(soft, ns, &out->soft) < 0 || (colon && parse_ulimit_value(colon + 1, strlen(colon + 1), &out->hard) < 0))
+    return be_make_error(err, 0, "--ulimit `%s`: SOFT and HARD are whole numbers, or -1/unlimited", spec);
+  if (!colon) out->hard = out->soft;
+  if (out->soft > out->hard) return be_make_error(err, 0, "--ulimit `%s`: the soft limit is above the hard limit", spec);
+  if (out->resource == RLIMIT_NOFILE) {
+    cleanup_free char *nr = NULL;
+    size_t len;
+    long max;
+    if (be_read_file("/proc/sys/fs/nr_open", &nr, &len, NULL) == 0 && (nr[strcspn(nr, "\n")] = 0, be_parse_long(nr, &max) == 0) &&
+        out->hard > (uint64_t)max)
+      return be_make_error(err, 0, "--ulimit `%s`: nofile cannot exceed the kernel's fs.nr_open (%ld)", spec, max);
+  }
+  struct rlimit own;
+  uint64_t caps[BE_CAP_SETS];
+  be_error_t e = NULL;
+  /* Raising a hard limit needs CAP_SYS_RESOURCE (setrlimit(2)); an engine without it (itself in a container
+   * that dropped it) can only give what it has. */
+  if (getrlimit(out->resource, &own) == 0 && (rlim_t)out->hard > own.rlim_max && be_caps_read_pid(getpid(), caps, &e) == 0 &&
+      !(caps[BE_CAP_EFFECTIVE] & (1ULL << CAP_SYS_RESOURCE)))
+    return be_make_error(err, 0, "--ulimit `%s`: above the engine's own hard limit (%llu), which it cannot raise without CAP_SYS_RESOURCE",
+                         spec, (unsigned long long)own.rlim_max);
+  be_error_release(&e);
+  return 0;
+}
+
+/* The image's defaults (the runtime spec's RLIMIT_NOFILE 1024) replaced per resource by --ulimit. */
+static void apply_ulimits(be_config *cfg, const be_rlimit *u, size_t n) {
+  be_process *p = &cfg->process;
+  for (size_t i = 0; i < n; i++) {
+    size_t k = 0;
+    while (k < p->nrlimits && p->rlimits[k].resource != u[i].resource) k++;
+    if (k == p->nrlimits) p->rlimits = realloc(p->rlimits, (++p->nrlimits + 1) * sizeof *p->rlimits);
+    p->rlimits[k] = u[i];
+  }
 }
 
 static void push(char ***v, size_t *n, const char *s) {
@@ -277,6 +359,7 @@ static int build_config(const struct run_flags *f, const char *rootfs, const cha
       be_config_free(cfg);
       return -1;
     }
+  apply_ulimits(cfg, f->ulimits, f->nulimits);
   if (f->memory > 0) {
     cfg->has_resources = true;
     cfg->resources.has_memory_limit = true;
@@ -340,7 +423,7 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
       {"data-root", required_argument, NULL, 'D'}, {"storage-driver", required_argument, NULL, 'S'},
       {"dm-pool", required_argument, NULL, 'M'}, {"allow-loopback", no_argument, NULL, 'L'},
       {"env-file", required_argument, NULL, 'E'}, {"cpus", required_argument, NULL, 'C'},
-      {NULL, 0, NULL, 0}};
+      {"ulimit", required_argument, NULL, 'U'},   {NULL, 0, NULL, 0}};
   struct run_flags f = {.network = "none"};
   if (be_engine_store_defaults(g, &f.so, err) < 0) return -1;
   int c, rc = -1;
@@ -363,6 +446,14 @@ static int engine_run(const be_global *g, int argc, char **argv, be_error_t *err
         return be_make_error(err, 0, "--cpus `%s`: give a decimal number of CPUs from 0.01 (e.g. 0.5 or 2)", optarg);
       break;
     case 'E': push(&f.env_files, &f.nenv_files, optarg); break;
+    case 'U':
+      f.ulimits = realloc(f.ulimits, (f.nulimits + 1) * sizeof *f.ulimits);
+      if (parse_ulimit(optarg, &f.ulimits[f.nulimits], err) < 0) {
+        free(f.ulimits);
+        return -1;
+      }
+      f.nulimits++;
+      break;
     case 'v': push(&f.volumes, &f.nvol, optarg); break;
     case 'p': push(&f.publish, &f.npub, optarg); break;
     case 'r': f.read_only = true; break;
@@ -483,6 +574,7 @@ out:
   be_strv_free(f.env_files);
   be_strv_free(f.volumes);
   be_strv_free(f.publish);
+  free(f.ulimits);
   return rc;
 }
 

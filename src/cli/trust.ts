@@ -38,14 +38,17 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (values.spec) {
     const {readSpec} = await import('../spec/index.js');
-    const {hosts} = await readSpec(values.spec);
+    const {inventoryConnections, inventorySshTarget} = await import('../fleet/ssh-targets.js');
+    const {loadSshConfig} = await import('../transport/resolve-target.js');
+    const {spec} = await readSpec(values.spec);
+    const inventory = inventoryConnections(spec);
+    const sshConfig = loadSshConfig(values['ssh-config']);
+    options.sshConfig = sshConfig;
+    // Only the hosts asked for: a jump problem elsewhere in the inventory is not this command's business.
     options.inventory = new Map(
-      hosts.map((h): [string, SshTarget] => {
-        const c = h.connection;
-        const target: SshTarget = {name: h.name, address: c.address, port: c.port, user: c.user};
-        if (c.jump) target.jump = c.jump;
-        return [h.name, target];
-      }),
+      positionals
+        .filter((name) => inventory.has(name))
+        .map((name): [string, SshTarget] => [name, inventorySshTarget(name, inventory, sshConfig)]),
     );
   }
   await trustHosts(positionals, options);

@@ -67,7 +67,7 @@ export async function runSession<T>(
       task: async (name) => {
         const target = byName.get(name)!;
         const log = transcripts.forHost(name);
-        log(`berth ${command} ${options.specFile} on ${name} (${target.host.connection.user}@${target.host.connection.address}:${target.host.connection.port})`);
+        log(`berth ${command} ${options.specFile} on ${name}`);
         const transport = await connectTarget(target, options, log);
         try {
           return await task({

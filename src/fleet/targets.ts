@@ -10,9 +10,11 @@ import type {FileSet} from '../render/types.js';
 import {readSpec} from '../spec/index.js';
 import type {ResolvedHost} from '../spec/types.js';
 import {connectSsh} from '../transport/ssh.js';
-import {loadSshConfig} from '../transport/resolve-target.js';
+import {loadSshConfig, resolveTarget, type ResolvedTarget} from '../transport/resolve-target.js';
+import {shellQuote} from '../transport/remote-command.js';
 import type {PromptSecret, Transport} from '../transport/types.js';
 import {localEngine, type LocalEngine} from '../host/engine.js';
+import {inventoryConnections, inventorySshTarget, type InventoryConnections} from './ssh-targets.js';
 
 export interface ConnectOptions {
   /** Like `ssh -F FILE`. */
@@ -26,10 +28,15 @@ export interface Target {
   name: string;
   host: ResolvedHost;
   fileSet: FileSet | null;
+  /** The spec file, for the `berth trust --spec` hint. */
+  specFile: string;
+  /** Every inventory host's connection as written (jump hosts are looked up here). */
+  inventory: InventoryConnections;
 }
 
 export async function loadTargets(specFile: string, only: string[] | undefined, render: boolean): Promise<Target[]> {
-  const {hosts} = await readSpec(specFile);
+  const {spec, hosts} = await readSpec(specFile);
+  const inventory = inventoryConnections(spec);
   let chosen = hosts;
   if (only && only.length > 0) {
     const names = new Set(hosts.map((h) => h.name));
@@ -53,20 +60,33 @@ export async function loadTargets(specFile: string, only: string[] | undefined, 
         errors.push((error as Error).message + ((error as UserError).nextStep ? ` (${(error as UserError).nextStep})` : ''));
       }
     }
-    return {name: host.name, host, fileSet};
+    return {name: host.name, host, fileSet, specFile, inventory};
   });
   if (errors.length > 0) throw new UserError(`render the spec: ${errors.join('; ')}`, 'fix the spec and run again');
   return targets;
 }
 
-export function connectTarget(target: Target, options: ConnectOptions, log: (line: string) => void): Promise<Transport> {
-  const c = target.host.connection;
-  const sshOptions: Parameters<typeof connectSsh>[1] = {log, sshConfig: loadSshConfig(options.sshConfigFile)};
+/** `user@host:port`, then ` via` each jump hop: what the transcript says before connecting. */
+export function describeRoute(resolved: ResolvedTarget): string {
+  const at = (r: ResolvedTarget) => `${r.user}@${r.hostname}:${r.port}`;
+  return [at(resolved), ...resolved.jumps.map((j) => `via ${j.name} (${at(j)})`)].join(' ');
+}
+
+/** The `berth trust` command that records an inventory host's key (jump hosts come from the same spec). */
+export function trustHintFor(specFile: string, options: ConnectOptions): (name: string) => string {
+  const words = ['berth', 'trust', '--spec', shellQuote(specFile)];
+  if (options.sshConfigFile) words.push('--ssh-config', shellQuote(options.sshConfigFile));
+  if (options.knownHostsFile) words.push('--known-hosts', shellQuote(options.knownHostsFile));
+  return (name) => [...words, shellQuote(name)].join(' ');
+}
+
+export async function connectTarget(target: Target, options: ConnectOptions, log: (line: string) => void): Promise<Transport> {
+  const sshConfig = loadSshConfig(options.sshConfigFile);
+  const t = inventorySshTarget(target.name, target.inventory, sshConfig, trustHintFor(target.specFile, options));
+  const sshOptions: Parameters<typeof connectSsh>[1] = {log, sshConfig};
   if (options.knownHostsFile) sshOptions.knownHostsFile = options.knownHostsFile;
   if (options.prompt) sshOptions.prompt = options.prompt;
-  const t: Parameters<typeof connectSsh>[0] = {name: target.name, address: c.address, port: c.port, user: c.user, become: c.become};
-  if (c.identityFile) t.identityFile = c.identityFile;
-  if (c.jump) t.jump = c.jump;
+  log(`connect ${target.name}: ${describeRoute(resolveTarget(t, sshConfig, sshOptions))}`);
   return connectSsh(t, sshOptions);
 }
 

@@ -276,7 +276,7 @@ export function resolveTarget(
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new UserError(`resolve ${target.name}: invalid port "${portText}" in ssh_config`);
   }
-  const user = target.user ?? get('user') ?? localUser();
+  const user = target.user ?? get('user') ?? target.defaultUser ?? localUser();
   const tokens: Tokens = {home, host: hostname, originalHost: alias, port, remoteUser: user};
 
   const identityFiles: string[] = [];
@@ -367,6 +367,22 @@ export function resolveTarget(
   if (target.trustHint) resolved.trustHint = target.trustHint;
   if (typeof target.jump === 'string' && target.jump.toLowerCase() !== 'none') resolved.jumpSpec = target.jump;
   return resolved;
+}
+
+/**
+ * Whether ssh_config says where `name` is: a `Host` line names it literally (no wildcard), or some block
+ * gives it a HostName. A bare name that only `Host *` matches would go to DNS — not what a jump host name
+ * in an inventory is meant to be.
+ */
+export function sshConfigDefines(loaded: LoadedSshConfig, name: string): boolean {
+  const wanted = name.toLowerCase();
+  for (const line of loaded.config) {
+    if (line.type !== SSHConfig.DIRECTIVE || !/^host$/i.test(line.param)) continue;
+    const values = Array.isArray(line.value) ? line.value.map((v) => v.val) : line.value.split(/\s+/);
+    if (values.some((v) => !v.startsWith('!') && !/[*?]/.test(v) && v.toLowerCase() === wanted)) return true;
+  }
+  const computed = loaded.config.compute({Host: name}, {ignoreCase: true, matchExec: false});
+  return first(computed['hostname']) !== undefined;
 }
 
 /** The names a resolved host is looked up by in known_hosts. */

@@ -73,6 +73,11 @@ export interface SshTarget {
   address?: string;
   port?: number;
   user?: string;
+  /**
+   * The user when neither `user` nor ssh_config names one (the spec's default, root); left out: the local
+   * user, as OpenSSH does.
+   */
+  defaultUser?: string;
   identityFile?: string;
   /**
    * Jump host(s): ProxyJump syntax (`[user@]host[:port]`, comma-separated chain, or `none`), or a full

@@ -198,3 +198,81 @@ for (const n of [128, 300]) {
     }
   });
 }
+
+/** Flips one byte of the file at `at` bytes from its start (negative: from its end). */
+function corrupt(file: string, at: number): void {
+  const bytes = readFileSync(file);
+  const i = at < 0 ? bytes.length + at : at;
+  bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+  writeFileSync(file, bytes);
+}
+
+test('multi-image archives (oci-archive, docker save) load whole, and not at all when one blob of the second image is corrupt', (t) => {
+  const dir = scratch.make('multi-archive');
+  // oci-archive of two images: an OCI layout that skopeo filled with two tags, as one tar.
+  const layout = path.join(dir, 'layout');
+  must('skopeo', ['copy', '--quiet', `oci:${busybox}:latest`, `oci:${layout}:one`]);
+  must('skopeo', ['copy', '--quiet', `oci:${multi}:latest`, `oci:${layout}:two`]);
+  const ociGood = path.join(dir, 'two-images-oci.tar');
+  must('tar', ['-cf', ociGood, '-C', layout, '.']);
+  const index = JSON.parse(readFileSync(path.join(layout, 'index.json'), 'utf8')) as {
+    manifests: {digest: string; annotations?: Record<string, string>}[];
+  };
+  t.deepEqual(index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name']), ['one', 'two']);
+  const m2 = JSON.parse(readFileSync(path.join(layout, 'blobs/sha256', index.manifests[1]!.digest.slice(7)), 'utf8')) as {layers: {digest: string}[]};
+  corrupt(path.join(layout, 'blobs/sha256', m2.layers[2]!.digest.slice(7)), -30);
+  const ociBad = path.join(dir, 'two-images-oci-bad.tar');
+  must('tar', ['-cf', ociBad, '-C', layout, '.']);
+
+  // docker save of two images: two skopeo docker-archives merged the way `docker save A B` writes one.
+  const dsave = path.join(dir, 'dsave');
+  mkdirSync(dsave);
+  const entries: {Config: string; RepoTags: string[]; Layers: string[]}[] = [];
+  for (const [src, tag] of [[busybox, 'example/one:v1'], [multi, 'example/two:v1']] as const) {
+    const one = path.join(dir, `${tag.replace(/[^a-z]/g, '')}.tar`);
+    must('skopeo', ['copy', '--quiet', `oci:${src}:latest`, `docker-archive:${one}:${tag}`]);
+    must('tar', ['-xf', one, '-C', dsave]);
+    entries.push(...(JSON.parse(readFileSync(path.join(dsave, 'manifest.json'), 'utf8')) as typeof entries));
+  }
+  writeFileSync(path.join(dsave, 'manifest.json'), JSON.stringify(entries));
+  must('rm', ['-f', path.join(dsave, 'repositories')]);
+  const dockerGood = path.join(dir, 'two-images-docker.tar');
+  must('tar', ['-cf', dockerGood, '-C', dsave, '.']);
+  const lastLayer = path.join(dsave, entries[1]!.Layers.at(-1)!);
+  t.false(entries[0]!.Layers.includes(entries[1]!.Layers.at(-1)!), 'the corrupted layer belongs to the second image only');
+  corrupt(lastLayer, Math.floor(readFileSync(lastLayer).length / 2));
+  const dockerBad = path.join(dir, 'two-images-docker-bad.tar');
+  must('tar', ['-cf', dockerBad, '-C', dsave, '.']);
+
+  const names = (dr: string) =>
+    (JSON.parse(engOk(dr, null, 'ls', '--json')) as {names: string[]}[]).flatMap((i) => i.names).sort();
+  for (const [label, good, bad, want] of [
+    ['oci-archive', ociGood, ociBad, ['two-images-oci:one', 'two-images-oci:two']],
+    ['docker save', dockerGood, dockerBad, ['example/one:v1', 'example/two:v1']],
+  ] as const) {
+    const ok = scratch.make('dr-multi-ok');
+    engOk(ok, 'overlay2', 'load', good);
+    t.deepEqual(names(ok).map((n) => n.replace(/^docker\.io\/(library\/)?/, '')), [...want], label);
+
+    const dr = scratch.make('dr-multi-bad');
+    const r = eng(dr, 'overlay2', 'load', bad);
+    t.not(r.status, 0, label);
+    t.regex(r.stderr, /layer 3 of 3 .*(sha256 is [0-9a-f]{64}, the|decompress gzip|checksum)/, label);
+    t.notRegex(r.stdout, /Loaded image/, `${label}: no image reported as loaded`);
+    t.deepEqual(readdirSync(path.join(dr, 'images')), [], `${label}: the first image is not kept either`);
+    t.deepEqual(readdirSync(path.join(dr, 'layers')), [], `${label}: every layer of the failed load is collected`);
+    t.deepEqual(readdirSync(path.join(dr, 'overlay2')).filter((d) => d !== 'l'), [], label);
+    t.deepEqual(readdirSync(path.join(dr, 'overlay2/l')), [], label);
+    t.deepEqual(readdirSync(path.join(dr, 'tmp')), [], `${label}: no staging left`);
+  }
+
+  // A data root that already holds the first image: the failed load neither tags it nor takes its layers.
+  const dr = scratch.make('dr-multi-pre');
+  engOk(dr, 'vfs', 'load', busybox);
+  const before = readdirSync(path.join(dr, 'layers')).sort();
+  t.not(eng(dr, null, 'load', ociBad).status, 0);
+  t.deepEqual(names(dr), ['busybox:latest']);
+  t.deepEqual(readdirSync(path.join(dr, 'layers')).sort(), before);
+  t.is(must(engine, ['image', '--data-root', dr, 'mount', 'busybox', 'c-pre']).trim().length > 0, true);
+  engOk(dr, null, 'umount', 'c-pre');
+});

@@ -223,10 +223,41 @@ struct layer_ref {
   char diff[65];       /* expected diff_id from the config */
 };
 
+/* An image of the archive whose layers are in and verified, recorded only once every image of the archive is. */
+struct pending {
+  char id[65];
+  char *config, *manifest;
+  char (*chains)[65];
+  size_t n;
+  char **names;
+};
+
+/* What a load did so far: undone as a whole when any image of the archive fails, so a multi-image archive
+ * (docker save of several images, an OCI index with several manifests) is stored entirely or not at all. */
 struct loaded {
   char **new_layers; /* chain ids created by this load: removed again if it fails */
   size_t n;
+  struct pending *img;
+  size_t nimg;
 };
+
+static void add_pending(struct loaded *ld, const char *id, const char *config, const char *manifest, char (*chains)[65], size_t n,
+                        char *const *names) {
+  ld->img = realloc(ld->img, (ld->nimg + 1) * sizeof *ld->img);
+  struct pending *p = &ld->img[ld->nimg++];
+  snprintf(p->id, sizeof p->id, "%s", id);
+  p->config = be_xstrdup(config);
+  p->manifest = be_xstrdup(manifest);
+  p->chains = be_xmalloc0((n + 1) * sizeof *p->chains);
+  memcpy(p->chains, chains, n * sizeof *chains);
+  p->n = n;
+  p->names = be_xmalloc0(sizeof *p->names);
+  for (size_t i = 0, k = 0; names && names[i]; i++) {
+    p->names = realloc(p->names, (k + 2) * sizeof *p->names);
+    p->names[k++] = be_xstrdup(names[i]);
+    p->names[k] = NULL;
+  }
+}
 
 static int import_layers(be_store *st, struct source *src, struct layer_ref *refs, size_t n, char (*chains)[65],
                          struct loaded *ld, be_error_t *err) {
@@ -263,10 +294,12 @@ static int import_layers(be_store *st, struct source *src, struct layer_ref *ref
   return 0;
 }
 
-/* Writes images/<id>/ (config.json, manifest.json, layers) through tmp/ + rename, then adds names. */
+/* Writes images/<id>/ (config.json, manifest.json, layers, empty names) through tmp/ + rename; *created says
+ * whether this call made it (an image already stored, or twice in one archive, is left as it is). */
 static int record_image(be_store *st, const char *id, const char *config_text, const char *manifest_text, char (*chains)[65],
-                        size_t n, char **names, FILE *report, be_error_t *err) {
+                        size_t n, bool *created, be_error_t *err) {
   cleanup_free char *final = be_xasprintf("images/%s", id);
+  *created = false;
   if (faccessat(st->root_fd, final, F_OK, 0) != 0) {
     cleanup_free char *stage = be_xasprintf("tmp/image-%s", id);
     if (img_remove_tree_at(st->root_fd, stage, err) < 0) return -1;
@@ -285,13 +318,33 @@ static int record_image(be_store *st, const char *id, const char *config_text, c
     free(b.data);
     if (rc < 0) return -1;
     if (renameat(st->root_fd, stage, st->root_fd, final) < 0) return img_err(err, errno, "rename `%s` to `%s`", stage, final);
+    *created = true;
   }
-  for (size_t i = 0; names && names[i]; i++) {
-    if (be_store_tag(st, id, names[i], err) < 0) return -1;
-    if (report) fprintf(report, "Loaded image: %s\n", names[i]);
-  }
-  if (report) fprintf(report, "Loaded image ID: sha256:%s\n", id);
   return 0;
+}
+
+/* The commit of a load whose every image verified: records all images, then names them. A record that fails
+ * takes back the images this load created (the caller removes the new layers). */
+static int commit_loaded(be_store *st, struct loaded *ld, FILE *report, be_error_t *err) {
+  bool *created = be_xmalloc0((ld->nimg + 1) * sizeof *created);
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < ld->nimg; i++)
+    rc = record_image(st, ld->img[i].id, ld->img[i].config, ld->img[i].manifest, ld->img[i].chains, ld->img[i].n, &created[i], err);
+  for (size_t i = 0; rc < 0 && i < ld->nimg; i++)
+    if (created[i]) {
+      be_error_t e = NULL;
+      be_store_remove_image(st, ld->img[i].id, &e);
+      be_error_release(&e);
+    }
+  free(created);
+  for (size_t i = 0; rc == 0 && i < ld->nimg; i++) {
+    for (size_t k = 0; rc == 0 && ld->img[i].names[k]; k++) {
+      rc = be_store_tag(st, ld->img[i].id, ld->img[i].names[k], err);
+      if (rc == 0 && report) fprintf(report, "Loaded image: %s\n", ld->img[i].names[k]);
+    }
+    if (rc == 0 && report) fprintf(report, "Loaded image ID: sha256:%s\n", ld->img[i].id);
+  }
+  return rc;
 }
 
 static bool layer_media_ok(const char *mt) {
@@ -381,7 +434,7 @@ static int load_oci_manifest(be_store *st, struct source *src, const char *diges
   if (rc == 0) rc = import_layers(st, src, refs, n, chains, ld, err);
   cleanup_free char *name = o->tag ? be_xstrdup(o->tag) : default_name(src, ref_name);
   char *names[2] = {name, NULL};
-  if (rc == 0) rc = record_image(st, chex, ctext, mtext, chains, n, names, o->report, err);
+  if (rc == 0) add_pending(ld, chex, ctext, mtext, chains, n, names);
   free(chains);
   free_refs(refs, n);
   return rc;
@@ -468,7 +521,7 @@ static int load_docker(be_store *st, struct source *src, const be_load_opts *o, 
     if (o->tag) names[nn++] = be_xstrdup(o->tag);
     for (size_t i = 0; i < nt; i++)
       if (ij_at(tags, i) && YAJL_IS_STRING(ij_at(tags, i))) names[nn++] = be_xstrdup(YAJL_GET_STRING(ij_at(tags, i)));
-    if (rc == 0) rc = record_image(st, got, ctext, mb.data, chains, n, names, o->report, err);
+    if (rc == 0) add_pending(ld, got, ctext, mb.data, chains, n, names);
     be_strv_free(names);
     free(mb.data);
     free(chains);
@@ -510,6 +563,7 @@ int be_image_load(be_store *st, const be_load_opts *o, be_error_t *err) {
   } else {
     img_err(err, 0, "load `%s`: neither an OCI image layout (index.json) nor a docker save archive (manifest.json)", o->path);
   }
+  if (rc == 0) rc = commit_loaded(st, &ld, o->report, err);
 out:
   if (rc < 0) {
     cleanup_loaded(st, &ld);
@@ -517,6 +571,13 @@ out:
   }
   for (size_t i = 0; i < ld.n; i++) free(ld.new_layers[i]);
   free(ld.new_layers);
+  for (size_t i = 0; i < ld.nimg; i++) {
+    free(ld.img[i].config);
+    free(ld.img[i].manifest);
+    free(ld.img[i].chains);
+    be_strv_free(ld.img[i].names);
+  }
+  free(ld.img);
   source_clear(&src);
   return rc;
 }

@@ -11,6 +11,13 @@ export interface Command {
   load: () => Promise<{run: (argv: string[]) => Promise<number>}>;
 }
 
+/** The options plan, apply, rollback and status share (parsed by fleet-flags.ts), as their usage lists them. */
+const fleetOptions = `  --host NAME         only this host (repeatable; default every host in the inventory)
+  --json              one JSON document on stdout (progress stays on stderr)
+  --concurrency N     hosts at once (default 10)
+  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
+  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)`;
+
 export const commands: Record<string, Command> = {
   render: {
     summary: 'Render the files berth manages on each host, without touching any host',
@@ -69,11 +76,7 @@ change or repair (~: drift = edited on the host) and delete (-), units to enable
 Nothing changes on the hosts.
 
 Options:
-  --host NAME         only this host (repeatable; default every host in the inventory)
-  --json              one JSON document on stdout (progress stays on stderr)
-  --concurrency N     hosts at once (default 10)
-  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
-  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+${fleetOptions}
 
 Exit codes: 0 planned · 2 usage · 3 invalid spec · 4 some host could not be planned
 `,
@@ -90,11 +93,7 @@ nothing. Progress goes to stderr, a summary table (or --json) to stdout; a trans
 under ~/.cache/berth/logs/ (or $BERTH_LOG_DIR).
 
 Options:
-  --host NAME         only this host (repeatable; default every host in the inventory)
-  --json              one JSON document on stdout (progress stays on stderr)
-  --concurrency N     hosts at once (default 10)
-  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
-  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+${fleetOptions}
   --fail-fast         after the first failed host, start no more hosts (running ones finish)
   -y, --yes           do not ask (required without a terminal)
 
@@ -110,11 +109,7 @@ Switch each host back to the generation its current one was applied over (files,
 the same checks as apply. Repeat to go further back.
 
 Options:
-  --host NAME         only this host (repeatable; default every host in the inventory)
-  --json              one JSON document on stdout (progress stays on stderr)
-  --concurrency N     hosts at once (default 10)
-  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
-  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+${fleetOptions}
   --fail-fast         after the first failed host, start no more hosts
 
 Exit codes: 0 rolled back · 2 usage · 3 invalid spec · 4 some host failed
@@ -129,11 +124,7 @@ Probe each host and show its berth generation, drift (managed files edited on th
 berth-engine, the storage driver, whether a reboot is pending, and declared units that are not running.
 
 Options:
-  --host NAME         only this host (repeatable; default every host in the inventory)
-  --json              one JSON document on stdout (progress stays on stderr)
-  --concurrency N     hosts at once (default 10)
-  --ssh-config FILE   read this ssh_config instead of ~/.ssh/config (like ssh -F)
-  --known-hosts FILE  use this known_hosts file (like -o UserKnownHostsFile=FILE)
+${fleetOptions}
 
 Exit codes: 0 every host answered · 2 usage · 3 invalid spec · 4 some host could not be reached
 `,
@@ -154,7 +145,8 @@ Options:
   --yes, -y            record without asking (check the fingerprint some other way first)
   --port N, -p N       port (default: ssh_config, else 22)
   --jump J, -J J       reach HOST through jump host(s) J (ProxyJump syntax; they must be trusted already)
-  --spec SPEC          look HOST names up in SPEC's inventory (address, port, jump)
+  --spec SPEC          look HOST names up in SPEC's inventory (connection settings; a jump naming an
+                       inventory host is reached with that host's own settings)
   --ssh-config FILE    read this ssh_config instead of ~/.ssh/config (like ssh -F)
   --known-hosts FILE   record in this file (like -o UserKnownHostsFile=FILE)
 

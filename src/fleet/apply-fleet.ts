@@ -7,7 +7,7 @@ import type {LocalEngine} from '../host/engine.js';
 import {formatPlan} from '../host/plan.js';
 import {confirm} from './confirm.js';
 import {planFleet} from './plan-fleet.js';
-import {runSession, secs, type FleetRunOptions} from './session.js';
+import {fleetJson, runSession, secs, type FleetRunOptions} from './session.js';
 import {formatSummary} from './summary.js';
 import {enginesFor, whoAmI} from './targets.js';
 
@@ -100,25 +100,7 @@ export async function applyFleet(options: ApplyOptions): Promise<number> {
     },
   );
   if (options.json) {
-    stdout.write(
-      JSON.stringify(
-        {
-          command: 'apply',
-          ok: session.exitCode === 0,
-          logDir: session.logDir,
-          hosts: session.outcomes.map((o) => ({
-            host: o.host,
-            ok: o.ok,
-            ms: o.ms,
-            ...(o.result ? {result: o.result} : {}),
-            ...(o.error ? {error: o.error} : {}),
-            ...(o.skipped ? {skipped: o.skipped} : {}),
-          })),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    stdout.write(fleetJson('apply', session, (o) => ({ms: o.ms, ...(o.result ? {result: o.result} : {})}), {logDir: session.logDir}));
   } else {
     stdout.write(
       formatSummary(

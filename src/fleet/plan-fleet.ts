@@ -5,7 +5,7 @@ import {planOnHost} from '../host/apply.js';
 import type {LocalEngine} from '../host/engine.js';
 import type {Facts} from '../host/facts.js';
 import {formatPlan, type Plan} from '../host/plan.js';
-import {runSession, type FleetRunOptions} from './session.js';
+import {fleetJson, runSession, type FleetRunOptions} from './session.js';
 import {enginesFor, whoAmI} from './targets.js';
 
 export interface HostPlanResult {
@@ -43,22 +43,7 @@ export async function planFleet(options: FleetRunOptions): Promise<number> {
     },
   );
   if (options.json) {
-    stdout.write(
-      JSON.stringify(
-        {
-          command: 'plan',
-          ok: session.exitCode === 0,
-          hosts: session.outcomes.map((o) => ({
-            host: o.host,
-            ok: o.ok,
-            ...(o.result ? {plan: o.result.plan, facts: o.result.facts} : {}),
-            ...(o.error ? {error: o.error} : {}),
-          })),
-        },
-        null,
-        2,
-      ) + '\n',
-    );
+    stdout.write(fleetJson('plan', session, (o) => (o.result ? {plan: o.result.plan, facts: o.result.facts} : {})));
   } else {
     const blocks = session.outcomes.map((o) => (o.result ? formatPlan(o.result.plan) : `${o.host}: could not plan: ${o.error?.message ?? o.skipped}`));
     stdout.write(blocks.join('\n\n') + '\n');

@@ -101,3 +101,23 @@ export async function runSession<T>(
 export function secs(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
+
+/**
+ * The `--json` document of a fleet command: `{command, ok, ...extra, hosts: [{host, ok, ...fields, error?,
+ * skipped?}]}`, one per run, on stdout.
+ */
+export function fleetJson<T>(
+  command: FleetCommand,
+  session: SessionResult<T>,
+  fields: (outcome: HostOutcome<T>) => Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): string {
+  const hosts = session.outcomes.map((o) => ({
+    host: o.host,
+    ok: o.ok,
+    ...fields(o),
+    ...(o.error ? {error: o.error} : {}),
+    ...(o.skipped ? {skipped: o.skipped} : {}),
+  }));
+  return JSON.stringify({command, ok: session.exitCode === 0, ...extra, hosts}, null, 2) + '\n';
+}

@@ -2,7 +2,7 @@
  * `berth status`: per host, the generation, drift, engine, storage driver and pending reboot.
  */
 import {hostStatus, type HostStatus} from '../host/status.js';
-import {runSession, type FleetRunOptions} from './session.js';
+import {fleetJson, runSession, type FleetRunOptions} from './session.js';
 import {formatTable} from './summary.js';
 
 export async function statusFleet(options: FleetRunOptions): Promise<number> {
@@ -21,13 +21,7 @@ export async function statusFleet(options: FleetRunOptions): Promise<number> {
     }),
   );
   if (options.json) {
-    stdout.write(
-      JSON.stringify(
-        {command: 'status', ok: session.exitCode === 0, hosts: session.outcomes.map((o) => ({host: o.host, ok: o.ok, ...(o.result ? {status: o.result} : {}), ...(o.error ? {error: o.error} : {})}))},
-        null,
-        2,
-      ) + '\n',
-    );
+    stdout.write(fleetJson('status', session, (o) => (o.result ? {status: o.result} : {})));
   } else {
     const rows = session.outcomes.map((o) => {
       const s = o.result;

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,12 @@ void be_rootfs_plan_free(be_rootfs_plan *p) {
 
 /* Opens (O_PATH) dest inside root, creating missing parents as directories and the last element as a directory
  * or an empty file. */
+static int open_in_root_at_depth(int rootfd, const char *dest, int create, int depth, be_error_t *err);
 static int open_in_root(int rootfd, const char *dest, int create /* 0 no, 1 dir, 2 file */, be_error_t *err) {
+  return open_in_root_at_depth(rootfd, dest, create, 0, err);
+}
+
+static int open_in_root_at_depth(int rootfd, const char *dest, int create, int depth, be_error_t *err) {
   struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
   const char *rel = dest;
   while (*rel == '/')
@@ -144,6 +150,20 @@ static int open_in_root(int rootfd, const char *dest, int create /* 0 no, 1 dir,
         rc = mkdirat(dirfd, name, 0755);
       }
       int e = errno;
+      struct stat lst;
+      if (rc < 0 && e == EEXIST && fstatat(dirfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(lst.st_mode)) {
+        /* A symlink dangling inside the root (an image's /etc/resolv.conf → ../run/systemd/resolve/stub-resolv.conf):
+         * make what it points to, still inside the root, as runc does through securejoin. */
+        char link[PATH_MAX];
+        ssize_t n = readlinkat(dirfd, name, link, sizeof(link) - 1);
+        close(dirfd);
+        if (n <= 0 || depth >= 40)
+          return be_make_error(err, n <= 0 ? errno : ELOOP, "follow the symlink `%s` in the rootfs", path);
+        link[n] = '\0';
+        *(char *)name = '\0'; /* path is now the link's directory, with a trailing slash (or empty) */
+        cleanup_free char *next = be_xasprintf("%s%s%s%s", link[0] == '/' ? "" : path, link, last ? "" : "/", last ? "" : path + i + 1);
+        return open_in_root_at_depth(rootfd, next, create, depth + 1, err);
+      }
       close(dirfd);
       if (rc < 0 && e != EEXIST)
         return be_make_error(err, e, "create `%s` in the rootfs", path);

@@ -4,10 +4,10 @@
 // nameservers, systemd-resolved's upstream list as fallback, none at all with one warning). Host files are
 // changed only inside private mount namespaces (unshare -m); bridge runs in a network namespace of its own.
 import test from 'ava';
-import {readFileSync, readdirSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {Scratch, engine, ensureDebian, must, requireEngine, run} from './helpers/engine.js';
-import {makeBareBusyboxImage, makeBusyboxImage} from './helpers/images.js';
+import {addLayer, busyboxTree, makeBareBusyboxImage, makeBusyboxImage, newImage} from './helpers/images.js';
 
 const scratch = new Scratch();
 requireEngine();
@@ -16,11 +16,27 @@ const busybox = path.join(images, 'busybox');
 const bare = path.join(images, 'bare');
 makeBusyboxImage(scratch, busybox);
 makeBareBusyboxImage(scratch, bare);
+// systemd-style images: /etc files that are symlinks dangling inside the image (their targets live in /run).
+// The hostname link is absolute and names a host path on purpose: it must resolve inside the root (RESOLVE_IN_ROOT).
+const links = path.join(images, 'links');
+const escape = `/tmp/berth-etc-escape-${process.pid}`;
+{
+  newImage(links);
+  const src = scratch.make('links-src');
+  busyboxTree(src);
+  mkdirSync(path.join(src, 'etc'));
+  mkdirSync(path.join(src, 'run'));
+  symlinkSync('../run/systemd/resolve/stub-resolv.conf', path.join(src, 'etc/resolv.conf'));
+  symlinkSync('/run/hosts.d/hosts', path.join(src, 'etc/hosts'));
+  symlinkSync(escape, path.join(src, 'etc/hostname'));
+  addLayer(scratch, links, 'latest', src);
+  must('umoci', ['config', '--image', `${links}:latest`, '--config.cmd', '/bin/sh', '--config.env', 'PATH=/bin']);
+}
 const rtRoot = scratch.make('etc-rt');
 const roots: Record<string, string> = {};
 for (const driver of ['overlay2', 'vfs']) {
   roots[driver] = scratch.make(`etc-${driver}`);
-  for (const image of [busybox, bare]) must(engine, ['image', '--data-root', roots[driver]!, '--storage-driver', driver, 'load', image]);
+  for (const image of [busybox, bare, links]) must(engine, ['image', '--data-root', roots[driver]!, '--storage-driver', driver, 'load', image]);
 }
 
 test.after.always(() => {
@@ -36,12 +52,13 @@ const show =
   'echo "-- writes"; (echo x >> /etc/hosts) 2>/dev/null && echo hosts-writable || echo hosts-refused; ' +
   '(echo x >> /etc/hostname) 2>/dev/null && echo hostname-writable || echo hostname-refused';
 
-/** Every etc/NAME below dir for the given names (the image store must never gain these). */
+/** Every regular file etc/NAME below dir for the given names (the image store must never gain these; an image's
+ * own symlinks of those names are fine). */
 function findEtc(dir: string, names: string[]): string[] {
   const hits: string[] = [];
   for (const e of readdirSync(dir, {withFileTypes: true})) {
     const p = path.join(dir, e.name);
-    if (names.includes(e.name) && path.basename(dir) === 'etc') hits.push(p);
+    if (names.includes(e.name) && path.basename(dir) === 'etc' && e.isFile()) hits.push(p);
     if (e.isDirectory()) hits.push(...findEtc(p, names));
   }
   return hits;
@@ -67,6 +84,15 @@ for (const driver of ['overlay2', 'vfs']) {
     t.deepEqual(readdirSync(path.join(dr, 'containers')), []);
   });
 }
+
+test('an image whose /etc files are symlinks dangling into /run: the targets are made inside the container root', (t) => {
+  const dr = roots['overlay2']!;
+  const r = run(engine, ['--root', rtRoot, 'run', '--data-root', dr, '--rm', '--read-only', '--network', 'host', '--name', 'links', 'links', 'sh', '-c', show]);
+  t.is(r.status, 0, r.stderr);
+  t.is(r.stdout, readFileSync('/etc/hosts', 'utf8') + '-- hostname\nlinks\n-- resolv\n' + readFileSync('/etc/resolv.conf', 'utf8') + '-- writes\nhosts-refused\nhostname-refused\n');
+  t.false(existsSync(escape), 'a link out of the root was resolved inside it');
+  t.deepEqual(findEtc(dr, ['hosts', 'hostname', 'resolv.conf']), [], 'the image layer keeps its links untouched');
+});
 
 test('a -v onto /etc/hosts wins over the generated file', (t) => {
   const dir = scratch.make('own-hosts');

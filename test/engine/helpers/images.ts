@@ -11,7 +11,7 @@ export function ensureImageTools(): void {
 
 const applets = ['sh', 'true', 'false', 'echo', 'cat', 'ls', 'sleep', 'id', 'env', 'test', 'touch', 'hostname', 'mkdir', 'grep', 'wc', 'httpd', 'wget'];
 
-function busyboxTree(root: string): void {
+export function busyboxTree(root: string): void {
   mkdirSync(path.join(root, 'bin'), {recursive: true});
   copyFileSync('/bin/busybox', path.join(root, 'bin/busybox'));
   chmodSync(path.join(root, 'bin/busybox'), 0o755);

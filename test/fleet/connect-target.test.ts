@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import {execFileSync, spawnSync} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {UserError} from '../../src/errors.js';
@@ -108,6 +108,23 @@ function jumpSpec(knownExtra = ''): string {
   );
 }
 
+/** The PID holding the local end of the established TCP connection from 127.0.0.1:PORT (`ss -p`). */
+function socketOwner(port: number): number {
+  const out = execFileSync('ss', ['-tnpH', 'state', 'established', 'src', `127.0.0.1:${port}`], {encoding: 'utf8'});
+  const pid = /pid=(\d+)/.exec(out)?.[1];
+  if (!pid) throw new Error(`no process holds 127.0.0.1:${port}:\n${out}`);
+  return Number(pid);
+}
+
+function ancestors(pid: number): number[] {
+  const out: number[] = [];
+  for (let p = pid; p > 1; ) {
+    out.push(p);
+    p = Number(/^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+  }
+  return out;
+}
+
 /** The line OpenSSH's sshd (LogLevel DEBUG1) writes when a client asks it to open a TCP connection onward. */
 const forwardedTo = (port: number) => new RegExp(`server_request_direct_tcpip: originator [^\\n]* target 127\\.0\\.0\\.1 port ${port}\\b`);
 
@@ -119,6 +136,10 @@ test.serial('a jump naming an inventory host goes through it with its own port, 
   const log: string[] = [];
   const app = await connect(spec, 'app', options, log);
   t.is((await app.exec('echo through the bastion')).stdout, 'through the bastion\n');
+  // The TCP connection the target sees comes from the bastion's sshd: its client port belongs to a socket
+  // held by a process descended from the bastion's sshd (not by this test process).
+  const clientPort = Number((await app.exec('echo "$SSH_CONNECTION"')).stdout.split(' ')[1]);
+  t.true(ancestors(socketOwner(clientPort)).includes(bastion.pid), `port ${clientPort} is not held by the bastion's sshd`);
   await app.close();
   t.regex(bastion.log().slice(before.bastion), /Accepted publickey for root/);
   t.regex(bastion.log().slice(before.bastion), forwardedTo(target.port));

@@ -99,8 +99,7 @@ static int apply_limits(const hierarchy *h, const char *dir, const be_resources 
   char v[64];
   if (has_controller(h, "memory")) {
     if (r->has_memory_limit) {
-      snprintf(v, sizeof(v), "%lld", (long long)r->memory_limit);
-      if (be_cgroup_write(dir, "memory.limit_in_bytes", v, err) < 0)
+      if (be_cgroup_writef(dir, "memory.limit_in_bytes", err, "%lld", (long long)r->memory_limit) < 0)
         return -1;
     }
     if (r->has_memory_swap) {
@@ -112,42 +111,31 @@ static int apply_limits(const hierarchy *h, const char *dir, const be_resources 
         return -1;
     }
     if (r->has_memory_reservation) {
-      snprintf(v, sizeof(v), "%lld", (long long)r->memory_reservation);
-      if (be_cgroup_write(dir, "memory.soft_limit_in_bytes", v, err) < 0)
+      if (be_cgroup_writef(dir, "memory.soft_limit_in_bytes", err, "%lld", (long long)r->memory_reservation) < 0)
         return -1;
     }
   }
   if (has_controller(h, "cpu")) {
     if (r->has_cpu_shares) {
-      snprintf(v, sizeof(v), "%llu", (unsigned long long)r->cpu_shares);
-      if (be_cgroup_write(dir, "cpu.shares", v, err) < 0)
+      if (be_cgroup_writef(dir, "cpu.shares", err, "%llu", (unsigned long long)r->cpu_shares) < 0)
         return -1;
     }
     if (r->has_cpu_period) {
-      snprintf(v, sizeof(v), "%llu", (unsigned long long)r->cpu_period);
-      if (be_cgroup_write(dir, "cpu.cfs_period_us", v, err) < 0)
+      if (be_cgroup_writef(dir, "cpu.cfs_period_us", err, "%llu", (unsigned long long)r->cpu_period) < 0)
         return -1;
     }
     if (r->has_cpu_quota) {
-      snprintf(v, sizeof(v), "%lld", (long long)r->cpu_quota);
-      if (be_cgroup_write(dir, "cpu.cfs_quota_us", v, err) < 0)
+      if (be_cgroup_writef(dir, "cpu.cfs_quota_us", err, "%lld", (long long)r->cpu_quota) < 0)
         return -1;
     }
   }
   if (has_controller(h, "cpuset")) {
-    if (r->cpus && *r->cpus && be_cgroup_write(dir, "cpuset.cpus", r->cpus, err) < 0)
-      return -1;
-    if (r->mems && *r->mems && be_cgroup_write(dir, "cpuset.mems", r->mems, err) < 0)
+    if (be_cgroup_write_cpuset(dir, r, err) < 0)
       return -1;
   }
-  if (has_controller(h, "pids") && r->has_pids_limit) {
-    if (r->pids_limit > 0)
-      snprintf(v, sizeof(v), "%lld", (long long)r->pids_limit);
-    else
-      strcpy(v, "max");
-    if (be_cgroup_write(dir, "pids.max", v, err) < 0)
-      return -1;
-  }
+  if (has_controller(h, "pids") && r->has_pids_limit &&
+      be_cgroup_write_max(dir, "pids.max", (long long)r->pids_limit, r->pids_limit <= 0, err) < 0)
+    return -1;
   if (has_controller(h, "devices") && r->ndevices) {
     for (size_t pass = 0; pass < 2; pass++) {
       const be_device_rule *rules = pass == 0 ? r->devices : be_default_device_rules;
@@ -227,11 +215,8 @@ static int v1_each(const char *path, pid_t pid, const be_resources *r, bool crea
       if (rc == 0 && r)
         rc = apply_limits(&hs[i], dir, r, err);
     }
-    if (rc == 0) {
-      char v[24];
-      snprintf(v, sizeof(v), "%d", (int)pid);
-      rc = be_cgroup_write(dir, "cgroup.procs", v, err);
-    }
+    if (rc == 0)
+      rc = be_cgroup_writef(dir, "cgroup.procs", err, "%d", (int)pid);
     if (rc < 0)
       be_error_wrap(err, "set up cgroup `%s`", dir);
   }

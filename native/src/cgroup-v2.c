@@ -63,11 +63,7 @@ static unsigned long long shares_to_weight(unsigned long long shares) {
 static int apply_limits(const char *dir, const be_resources *r, be_error_t *err) {
   char v[64];
   if (r->has_memory_limit) {
-    if (r->memory_limit < 0)
-      strcpy(v, "max");
-    else
-      snprintf(v, sizeof(v), "%lld", (long long)r->memory_limit);
-    if (be_cgroup_write(dir, "memory.max", v, err) < 0)
+    if (be_cgroup_write_max(dir, "memory.max", (long long)r->memory_limit, r->memory_limit < 0, err) < 0)
       return -1;
   }
   if (r->has_memory_swap) {
@@ -82,13 +78,11 @@ static int apply_limits(const char *dir, const be_resources *r, be_error_t *err)
       return -1;
   }
   if (r->has_memory_reservation) {
-    snprintf(v, sizeof(v), "%lld", (long long)r->memory_reservation);
-    if (be_cgroup_write(dir, "memory.low", v, err) < 0)
+    if (be_cgroup_writef(dir, "memory.low", err, "%lld", (long long)r->memory_reservation) < 0)
       return -1;
   }
   if (r->has_cpu_shares) {
-    snprintf(v, sizeof(v), "%llu", shares_to_weight(r->cpu_shares));
-    if (be_cgroup_write(dir, "cpu.weight", v, err) < 0)
+    if (be_cgroup_writef(dir, "cpu.weight", err, "%llu", shares_to_weight(r->cpu_shares)) < 0)
       return -1;
   }
   if (r->has_cpu_quota || r->has_cpu_period) {
@@ -100,18 +94,10 @@ static int apply_limits(const char *dir, const be_resources *r, be_error_t *err)
     if (be_cgroup_write(dir, "cpu.max", v, err) < 0)
       return -1;
   }
-  if (r->cpus && *r->cpus && be_cgroup_write(dir, "cpuset.cpus", r->cpus, err) < 0)
+  if (be_cgroup_write_cpuset(dir, r, err) < 0)
     return -1;
-  if (r->mems && *r->mems && be_cgroup_write(dir, "cpuset.mems", r->mems, err) < 0)
+  if (r->has_pids_limit && be_cgroup_write_max(dir, "pids.max", (long long)r->pids_limit, r->pids_limit <= 0, err) < 0)
     return -1;
-  if (r->has_pids_limit) {
-    if (r->pids_limit > 0)
-      snprintf(v, sizeof(v), "%lld", (long long)r->pids_limit);
-    else
-      strcpy(v, "max");
-    if (be_cgroup_write(dir, "pids.max", v, err) < 0)
-      return -1;
-  }
   if (r->ndevices) {
     size_t n = r->ndevices + be_default_device_rules_len;
     be_device_rule *all = be_xmalloc0(sizeof(be_device_rule) * n);
@@ -134,18 +120,14 @@ static int v2_create(const char *path, const be_resources *r, pid_t pid, be_erro
   cleanup_free char *dir = be_xasprintf("%s%s", V2_ROOT, path);
   if (enable_controllers(path, err) < 0 || (r && apply_limits(dir, r, err) < 0))
     return be_error_wrap(err, "set up cgroup `%s`", dir);
-  char v[24];
-  snprintf(v, sizeof(v), "%d", (int)pid);
-  if (be_cgroup_write(dir, "cgroup.procs", v, err) < 0)
+  if (be_cgroup_writef(dir, "cgroup.procs", err, "%d", (int)pid) < 0)
     return be_error_wrap(err, "set up cgroup `%s`", dir);
   return 0;
 }
 
 static int v2_enter(const char *path, pid_t pid, be_error_t *err) {
   cleanup_free char *dir = be_xasprintf("%s%s", V2_ROOT, path);
-  char v[24];
-  snprintf(v, sizeof(v), "%d", (int)pid);
-  return be_cgroup_write(dir, "cgroup.procs", v, err);
+  return be_cgroup_writef(dir, "cgroup.procs", err, "%d", (int)pid);
 }
 
 static int v2_destroy(const char *path, be_error_t *err) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,29 @@ char *be_cgroup_path_for(const char *cgroups_path, const char *id) {
 int be_cgroup_write(const char *dir, const char *file, const char *value, be_error_t *err) {
   cleanup_free char *path = be_xasprintf("%s/%s", dir, file);
   return be_write_existing(path, value, err);
+}
+
+int be_cgroup_write_max(const char *dir, const char *file, long long value, bool unlimited, be_error_t *err) {
+  if (unlimited)
+    return be_cgroup_write(dir, file, "max", err);
+  return be_cgroup_writef(dir, file, err, "%lld", value);
+}
+
+int be_cgroup_write_cpuset(const char *dir, const be_resources *r, be_error_t *err) {
+  if (r->cpus && *r->cpus && be_cgroup_write(dir, "cpuset.cpus", r->cpus, err) < 0)
+    return -1;
+  if (r->mems && *r->mems && be_cgroup_write(dir, "cpuset.mems", r->mems, err) < 0)
+    return -1;
+  return 0;
+}
+
+int be_cgroup_writef(const char *dir, const char *file, be_error_t *err, const char *fmt, ...) {
+  char v[128];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(v, sizeof(v), fmt, ap);
+  va_end(ap);
+  return be_cgroup_write(dir, file, v, err);
 }
 
 int be_cgroup_read_pids(const char *procs_file, pid_t **pids, size_t *n, be_error_t *err) {

@@ -38,6 +38,12 @@ int be_cgroup_mountpoints(char ***out, be_error_t *err);
 
 /* Helpers shared by the backends. */
 int be_cgroup_write(const char *dir, const char *file, const char *value, be_error_t *err);
+/* `max` when unlimited, else the number (pids.max, memory.max: the same file format on v1 and v2). */
+int be_cgroup_write_max(const char *dir, const char *file, long long value, bool unlimited, be_error_t *err);
+/* cpuset.cpus and cpuset.mems, each when set (same files on v1 and v2). */
+int be_cgroup_write_cpuset(const char *dir, const be_resources *r, be_error_t *err);
+/* be_cgroup_write of a printf-formatted value (numbers, "max %llu"). */
+int be_cgroup_writef(const char *dir, const char *file, be_error_t *err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 int be_cgroup_read_pids(const char *procs_file, pid_t **pids, size_t *n, be_error_t *err);
 /* rmdir with retries: the kernel frees a cgroup a moment after its last task is reaped. */
 int be_cgroup_rmdir(const char *dir, be_error_t *err);

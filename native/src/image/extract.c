@@ -227,36 +227,13 @@ static int apply_meta(struct ctx *c, int pfd, const char *base, const char *rel,
 }
 
 /* Everything in directory dfd (path rel) that this layer did not create goes away (opaque, vfs mode). */
-static int empty_older_content(struct ctx *c, int dfd, const char *rel, be_error_t *err, int depth) {
-  if (depth > 2048) return img_err(err, ELOOP, "`%s`: nested too deeply", rel);
-  int dup_fd = dup(dfd);
-  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
-  if (!d) {
-    if (dup_fd >= 0) close(dup_fd);
-    return img_err(err, errno, "opendir `%s`", rel);
-  }
-  struct dirent *de;
-  int rc = 0;
-  while ((de = readdir(d)) != NULL) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    img_autofree char *crel = NULL;
-    if (asprintf(&crel, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) {
-      rc = img_err(err, ENOMEM, "opaque `%s`", rel);
-      break;
-    }
-    if (!set_get(&c->seen, crel)) {
-      if ((rc = img_remove_tree_at(dfd, de->d_name, err)) < 0) break;
-    } else if (de->d_type == DT_DIR) {
-      img_autoclose int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (cfd < 0) {
-        rc = img_err(err, errno, "open `%s`", crel);
-        break;
-      }
-      if ((rc = empty_older_content(c, cfd, crel, err, depth + 1)) < 0) break;
-    }
-  }
-  closedir(d);
-  return rc;
+static int empty_older_entry(void *arg, int dfd, const struct dirent *de, const char *path, int depth, be_error_t *err) {
+  struct ctx *c = arg;
+  if (!set_get(&c->seen, path)) return img_remove_tree_at(dfd, de->d_name, err);
+  if (de->d_type != DT_DIR) return 0;
+  img_autoclose int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (cfd < 0) return img_err(err, errno, "open `%s`", path);
+  return img_each_entry(cfd, path, depth + 1, empty_older_entry, c, err);
 }
 
 static int do_whiteout(struct ctx *c, const char *rel, int pfd, const char *base, be_error_t *err) {
@@ -270,7 +247,7 @@ static int do_whiteout(struct ctx *c, const char *rel, int pfd, const char *base
         return img_err(err, errno, "mark `%s` opaque (setxattr trusted.overlay.opaque)", *dir ? dir : "/");
       return 0;
     }
-    return empty_older_content(c, pfd, dir, err, 0);
+    return img_each_entry(pfd, dir, 0, empty_older_entry, c, err);
   }
   if (strncmp(base, WH_META, strlen(WH_META)) == 0) return 0; /* aufs bookkeeping (.wh..wh.plnk etc.) */
   const char *name = base + strlen(WH_PREFIX);

@@ -100,43 +100,43 @@ int img_open_dir_beneath(int rootfd, const char *path, int create) {
   return open_beneath(rootfd, path);
 }
 
-static int remove_children(int dfd, be_error_t *err, int depth) {
-  if (depth > 2048) return img_err(err, ELOOP, "remove directory tree: nested too deeply");
+int img_each_entry(int dfd, const char *rel, int depth, img_entry_fn fn, void *arg, be_error_t *err) {
+  const char *shown = rel ? (*rel ? rel : "/") : "directory tree";
+  if (depth > 2048) return img_err(err, ELOOP, "`%s`: nested too deeply", shown);
   int dup_fd = dup(dfd);
-  if (dup_fd < 0) return img_err(err, errno, "dup");
-  DIR *d = fdopendir(dup_fd);
+  DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
   if (!d) {
-    close(dup_fd);
-    return img_err(err, errno, "opendir");
+    int e = errno;
+    if (dup_fd >= 0) close(dup_fd);
+    return img_err(err, e, "opendir `%s`", shown);
   }
   struct dirent *de;
   int rc = 0;
-  while ((de = readdir(d)) != NULL) {
+  while (rc == 0 && (de = readdir(d)) != NULL) {
     if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
-      int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (cfd >= 0) {
-        rc = remove_children(cfd, err, depth + 1);
-        close(cfd);
-        if (rc < 0) break;
-        if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
-          rc = img_err(err, errno, "rmdir `%s`", de->d_name);
-          break;
-        }
-        continue;
-      }
-      if (errno != ENOTDIR && errno != ELOOP) {
-        rc = img_err(err, errno, "open `%s`", de->d_name);
-        break;
-      }
-    }
-    if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT) {
-      rc = img_err(err, errno, "unlink `%s`", de->d_name);
-      break;
-    }
+    img_autofree char *path = NULL;
+    if (rel && asprintf(&path, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) rc = img_err(err, ENOMEM, "list `%s`", shown);
+    else rc = fn(arg, dfd, de, path, depth, err);
   }
   closedir(d);
   return rc;
+}
+
+static int remove_entry(void *arg, int dfd, const struct dirent *de, const char *path, int depth, be_error_t *err) {
+  (void)arg, (void)path;
+  if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+    int cfd = openat(dfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (cfd >= 0) {
+      int rc = img_each_entry(cfd, NULL, depth + 1, remove_entry, NULL, err);
+      close(cfd);
+      if (rc < 0) return rc;
+      if (unlinkat(dfd, de->d_name, AT_REMOVEDIR) < 0 && errno != ENOENT) return img_err(err, errno, "rmdir `%s`", de->d_name);
+      return 0;
+    }
+    if (errno != ENOTDIR && errno != ELOOP) return img_err(err, errno, "open `%s`", de->d_name);
+  }
+  if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT) return img_err(err, errno, "unlink `%s`", de->d_name);
+  return 0;
 }
 
 int img_remove_tree_at(int dirfd, const char *name, be_error_t *err) {
@@ -144,7 +144,7 @@ int img_remove_tree_at(int dirfd, const char *name, be_error_t *err) {
   if (errno != EISDIR && errno != EPERM) return img_err(err, errno, "unlink `%s`", name);
   img_autoclose int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return img_err(err, errno, "open `%s`", name);
-  if (remove_children(fd, err, 0) < 0) return img_err_wrap(err, "remove `%s`", name);
+  if (img_each_entry(fd, NULL, 0, remove_entry, NULL, err) < 0) return img_err_wrap(err, "remove `%s`", name);
   if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) return img_err(err, errno, "rmdir `%s`", name);
   return 0;
 }
@@ -240,28 +240,19 @@ static int copy_entry(struct copy_ctx *c, int sfd, int dfd, const char *name, co
   return 0;
 }
 
+struct copy_dir_arg {
+  struct copy_ctx *c;
+  int dfd;
+};
+
+static int copy_one(void *arg, int sfd, const struct dirent *de, const char *path, int depth, be_error_t *err) {
+  struct copy_dir_arg *a = arg;
+  return copy_entry(a->c, sfd, a->dfd, de->d_name, path, err, depth);
+}
+
 static int copy_dir(struct copy_ctx *c, int sfd, int dfd, const char *rel, be_error_t *err, int depth) {
-  if (depth > 2048) return img_err(err, ELOOP, "copy `%s`: nested too deeply", rel);
-  int dup_fd = dup(sfd);
-  if (dup_fd < 0) return img_err(err, errno, "dup");
-  DIR *d = fdopendir(dup_fd);
-  if (!d) {
-    close(dup_fd);
-    return img_err(err, errno, "opendir `%s`", rel);
-  }
-  struct dirent *de;
-  int rc = 0;
-  while ((de = readdir(d)) != NULL) {
-    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
-    img_autofree char *crel = NULL;
-    if (asprintf(&crel, "%s%s%s", rel, *rel ? "/" : "", de->d_name) < 0) {
-      rc = img_err(err, ENOMEM, "copy");
-      break;
-    }
-    if ((rc = copy_entry(c, sfd, dfd, de->d_name, crel, err, depth)) < 0) break;
-  }
-  closedir(d);
-  return rc;
+  struct copy_dir_arg a = {c, dfd};
+  return img_each_entry(sfd, rel, depth, copy_one, &a, err);
 }
 
 int img_copy_tree(int srcfd, int dstfd, be_error_t *err) {

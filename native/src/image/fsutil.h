@@ -9,6 +9,13 @@
  * the root (a symlink that would is EXDEV) and never follows magic links. With create, missing directories
  * are made (mode 0755) on the way. Returns an fd or -1 with errno set (no err: callers word the message). */
 int img_open_dir_beneath(int rootfd, const char *path, int create);
+struct dirent;
+/* Called for each entry of a directory; path is `rel/name` (NULL when the walk was given no rel). */
+typedef int (*img_entry_fn)(void *arg, int dirfd, const struct dirent *de, const char *path, int depth, be_error_t *err);
+/* Calls fn for each entry of directory dirfd but . and .., stopping at the first fn < 0 (returned). dirfd stays
+ * usable (the listing reads a dup). depth is the caller's nesting; above 2048 it is ELOOP (no image is that
+ * deep, a crafted one may be). */
+int img_each_entry(int dirfd, const char *rel, int depth, img_entry_fn fn, void *arg, be_error_t *err);
 /* Removes `name` in dirfd and, for a directory, everything below it; ENOENT is not an error. */
 int img_remove_tree_at(int dirfd, const char *name, be_error_t *err);
 /* Copies the tree at src (a directory fd) into the existing empty directory dst: files, dirs, symlinks,

@@ -402,6 +402,33 @@ static char *default_name(const struct source *src, const char *ref) {
   return be_xasprintf("%s:%s", base, ref);
 }
 
+/* Reads the image config at cpath (verified against want_hex when known; got_hex, when given, gets its digest)
+ * and returns n layer refs holding its rootfs.diff_ids; NULL on error. */
+static struct layer_ref *read_config(struct source *src, const char *cpath, const char *want_hex, char got_hex[65], size_t n,
+                                     char **ctext, be_error_t *err) {
+  *ctext = source_read(src, cpath, want_hex, got_hex, err);
+  if (!*ctext) return NULL;
+  ij_auto yajl_val config = ij_parse(*ctext, cpath, err);
+  struct layer_ref *refs = be_xmalloc0((n + 1) * sizeof *refs);
+  if (!config || config_diff_ids(config, n, refs, src->label, err) < 0) {
+    free_refs(refs, n);
+    free(*ctext);
+    *ctext = NULL;
+    return NULL;
+  }
+  return refs;
+}
+
+/* Imports the layers of refs (paths filled by the format) and queues the image for the commit. */
+static int queue_image(be_store *st, struct source *src, struct loaded *ld, struct layer_ref *refs, size_t n, const char *id,
+                       const char *ctext, const char *mtext, char *const *names, be_error_t *err) {
+  char(*chains)[65] = be_xmalloc0((n + 1) * sizeof *chains);
+  int rc = import_layers(st, src, refs, n, chains, ld, err);
+  if (rc == 0) add_pending(ld, id, ctext, mtext, chains, n, names);
+  free(chains);
+  return rc;
+}
+
 static int load_oci_manifest(be_store *st, struct source *src, const char *digest, const char *ref_name, const be_load_opts *o,
                              struct loaded *ld, be_error_t *err) {
   char mhex[65], chex[65];
@@ -414,14 +441,12 @@ static int load_oci_manifest(be_store *st, struct source *src, const char *diges
   const char *cdigest = ij_get_str(ij_get(m, "config"), "digest");
   if (!cdigest || !img_digest_parse(cdigest, chex)) return img_err(err, 0, "manifest %.12s in `%s` has no sha256 config digest", mhex, src->label);
   cleanup_free char *cpath = be_xasprintf("blobs/sha256/%s", chex);
-  cleanup_free char *ctext = source_read(src, cpath, chex, NULL, err);
-  if (!ctext) return -1;
-  ij_auto yajl_val config = ij_parse(ctext, cpath, err);
-  if (!config) return -1;
   yajl_val layers = ij_get(m, "layers");
   size_t n = ij_len(layers);
-  struct layer_ref *refs = be_xmalloc0((n + 1) * sizeof *refs);
-  int rc = config_diff_ids(config, n, refs, src->label, err);
+  cleanup_free char *ctext = NULL;
+  struct layer_ref *refs = read_config(src, cpath, chex, NULL, n, &ctext, err);
+  if (!refs) return -1;
+  int rc = 0;
   for (size_t i = 0; rc == 0 && i < n; i++) {
     yajl_val l = ij_at(layers, i);
     const char *mt = ij_get_str(l, "mediaType");
@@ -430,12 +455,9 @@ static int load_oci_manifest(be_store *st, struct source *src, const char *diges
       rc = img_err(err, 0, "layer %zu in `%s` has no sha256 digest", i + 1, src->label);
     else refs[i].path = be_xasprintf("blobs/sha256/%s", refs[i].want_blob);
   }
-  char(*chains)[65] = be_xmalloc0((n + 1) * sizeof *chains);
-  if (rc == 0) rc = import_layers(st, src, refs, n, chains, ld, err);
   cleanup_free char *name = o->tag ? be_xstrdup(o->tag) : default_name(src, ref_name);
   char *names[2] = {name, NULL};
-  if (rc == 0) add_pending(ld, chex, ctext, mtext, chains, n, names);
-  free(chains);
+  if (rc == 0) rc = queue_image(st, src, ld, refs, n, chex, ctext, mtext, names, err);
   free_refs(refs, n);
   return rc;
 }
@@ -487,14 +509,12 @@ static int load_docker(be_store *st, struct source *src, const be_load_opts *o, 
     char tmp[80];
     snprintf(tmp, sizeof tmp, "sha256:%.64s", base);
     if (strlen(base) >= 64) img_digest_parse(tmp, want);
-    cleanup_free char *ctext = source_read(src, cpath, want[0] ? want : NULL, got, err);
-    if (!ctext) return -1;
-    ij_auto yajl_val config = ij_parse(ctext, cpath, err);
-    if (!config) return -1;
     yajl_val layers = ij_get(e, "Layers");
     size_t n = ij_len(layers);
-    struct layer_ref *refs = be_xmalloc0((n + 1) * sizeof *refs);
-    int rc = config_diff_ids(config, n, refs, src->label, err);
+    cleanup_free char *ctext = NULL;
+    struct layer_ref *refs = read_config(src, cpath, want[0] ? want : NULL, got, n, &ctext, err);
+    if (!refs) return -1;
+    int rc = 0;
     for (size_t i = 0; rc == 0 && i < n; i++) {
       yajl_val l = ij_at(layers, i);
       if (!l || !YAJL_IS_STRING(l)) rc = img_err(err, 0, "`%s`: layer %zu is not a path", src->label, i + 1);
@@ -505,8 +525,6 @@ static int load_docker(be_store *st, struct source *src, const be_load_opts *o, 
         if (strncmp(refs[i].path, "blobs/sha256/", 13) == 0 && strlen(lb) == 64) img_digest_parse(tmp, refs[i].want_blob);
       }
     }
-    char(*chains)[65] = be_xmalloc0((n + 1) * sizeof *chains);
-    if (rc == 0) rc = import_layers(st, src, refs, n, chains, ld, err);
     be_buf mb = {0};
     be_buf_printf(&mb, "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
                        "\"config\":{\"digest\":\"sha256:%s\"},\"layers\":[",
@@ -521,10 +539,9 @@ static int load_docker(be_store *st, struct source *src, const be_load_opts *o, 
     if (o->tag) names[nn++] = be_xstrdup(o->tag);
     for (size_t i = 0; i < nt; i++)
       if (ij_at(tags, i) && YAJL_IS_STRING(ij_at(tags, i))) names[nn++] = be_xstrdup(YAJL_GET_STRING(ij_at(tags, i)));
-    if (rc == 0) add_pending(ld, got, ctext, mb.data, chains, n, names);
+    if (rc == 0) rc = queue_image(st, src, ld, refs, n, got, ctext, mb.data, names, err);
     be_strv_free(names);
     free(mb.data);
-    free(chains);
     free_refs(refs, n);
     if (rc < 0) return -1;
   }

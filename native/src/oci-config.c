@@ -723,6 +723,19 @@ void be_process_clear(be_process *p) {
   memset(p, 0, sizeof(*p));
 }
 
+void be_config_add_bind(be_config *c, const char *source, const char *destination, unsigned long flags, bool recursive) {
+  c->mounts = realloc(c->mounts, (c->nmounts + 1) * sizeof(*c->mounts));
+  be_mount *m = &c->mounts[c->nmounts++];
+  memset(m, 0, sizeof(*m));
+  m->destination = be_xstrdup(destination);
+  m->source = be_xstrdup(source);
+  m->type = be_xstrdup("bind");
+  m->bind = true;
+  m->recursive_bind = recursive;
+  m->propagation = MS_PRIVATE | (recursive ? MS_REC : 0);
+  m->flags = flags;
+}
+
 void be_config_free(be_config *c) {
   if (!c)
     return;

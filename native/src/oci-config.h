@@ -135,6 +135,8 @@ int be_config_load(const char *bundle_dir, be_config **out, be_error_t *err);
 int be_process_parse(const char *json, size_t len, be_process *out, be_error_t *err);
 void be_process_clear(be_process *p);
 void be_config_free(be_config *c);
+/* Appends a private bind mount of source on destination (flags: MS_RDONLY, MS_NOSUID…; recursive: rbind). */
+void be_config_add_bind(be_config *c, const char *source, const char *destination, unsigned long flags, bool recursive);
 const char *be_config_annotation(const be_config *c, const char *key);
 bool be_config_has_namespace(const be_config *c, int type);
 

@@ -273,15 +273,7 @@ static int add_volume(be_config *cfg, const char *spec, be_error_t *err) {
   if (opt && strcmp(opt, "ro") && strcmp(opt, "rw")) return be_make_error(err, 0, "-v `%s`: options are ro or rw", spec);
   struct stat sb;
   if (stat(s, &sb) < 0) return be_make_error(err, errno, "-v `%s`: host path `%s`", spec, s);
-  cfg->mounts = realloc(cfg->mounts, (cfg->nmounts + 1) * sizeof *cfg->mounts);
-  be_mount *m = &cfg->mounts[cfg->nmounts++];
-  memset(m, 0, sizeof *m);
-  m->destination = be_xstrdup(dst);
-  m->source = be_xstrdup(s);
-  m->type = be_xstrdup("bind");
-  m->bind = m->recursive_bind = true;
-  m->propagation = MS_PRIVATE | MS_REC;
-  if (opt && !strcmp(opt, "ro")) m->flags |= MS_RDONLY;
+  be_config_add_bind(cfg, s, dst, opt && !strcmp(opt, "ro") ? MS_RDONLY : 0, true);
   return 0;
 }
 

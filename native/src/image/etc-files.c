@@ -25,15 +25,7 @@ static bool mounted_by_user(const be_config *cfg, const char *dest) {
 }
 
 static void add_ro_bind(be_config *cfg, const char *source, const char *dest) {
-  cfg->mounts = realloc(cfg->mounts, (cfg->nmounts + 1) * sizeof *cfg->mounts);
-  be_mount *m = &cfg->mounts[cfg->nmounts++];
-  memset(m, 0, sizeof *m);
-  m->destination = be_xstrdup(dest);
-  m->source = be_xstrdup(source);
-  m->type = be_xstrdup("bind");
-  m->bind = true;
-  m->propagation = MS_PRIVATE;
-  m->flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  be_config_add_bind(cfg, source, dest, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, false);
 }
 
 static bool loopback_address(const char *a) {

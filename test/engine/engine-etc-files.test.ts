@@ -14,13 +14,16 @@ requireEngine();
 const images = scratch.make('etc-images');
 const busybox = path.join(images, 'busybox');
 const bare = path.join(images, 'bare');
-makeBusyboxImage(scratch, busybox);
-makeBareBusyboxImage(scratch, bare);
 // systemd-style images: /etc files that are symlinks dangling inside the image (their targets live in /run).
 // The hostname link is absolute and names a host path on purpose: it must resolve inside the root (RESOLVE_IN_ROOT).
 const links = path.join(images, 'links');
 const escape = `/tmp/berth-etc-escape-${process.pid}`;
-{
+const rtRoot = scratch.make('etc-rt');
+const roots: Record<string, string> = {overlay2: scratch.make('etc-overlay2'), vfs: scratch.make('etc-vfs')};
+
+function buildAndLoad(): void {
+  makeBusyboxImage(scratch, busybox);
+  makeBareBusyboxImage(scratch, bare);
   newImage(links);
   const src = scratch.make('links-src');
   busyboxTree(src);
@@ -31,12 +34,14 @@ const escape = `/tmp/berth-etc-escape-${process.pid}`;
   symlinkSync(escape, path.join(src, 'etc/hostname'));
   addLayer(scratch, links, 'latest', src);
   must('umoci', ['config', '--image', `${links}:latest`, '--config.cmd', '/bin/sh', '--config.env', 'PATH=/bin']);
+  for (const [driver, dr] of Object.entries(roots))
+    for (const image of [busybox, bare, links]) must(engine, ['image', '--data-root', dr, '--storage-driver', driver, 'load', image]);
 }
-const rtRoot = scratch.make('etc-rt');
-const roots: Record<string, string> = {};
-for (const driver of ['overlay2', 'vfs']) {
-  roots[driver] = scratch.make(`etc-${driver}`);
-  for (const image of [busybox, bare, links]) must(engine, ['image', '--data-root', roots[driver]!, '--storage-driver', driver, 'load', image]);
+try {
+  buildAndLoad();
+} catch (e) {
+  scratch.cleanup(); // a file that fails to load runs no hooks
+  throw e;
 }
 
 test.after.always(() => {

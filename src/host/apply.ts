@@ -58,7 +58,7 @@ export async function planOnHost(ctx: HostContext): Promise<PlannedHost> {
   const probe = await probeHost(ctx.transport, {dataRoot: ctx.dataRoot, fileSet: ctx.fileSet});
   const family = probe.facts.os.family === 'debian' || probe.facts.os.family === 'rhel' ? probe.facts.os.family : undefined;
   const fileSet = selectForFamily(ctx.fileSet, family);
-  const plan = planHost({fileSet, state: probe.state, engine: ctx.engine, installedEngines: probe.facts.engine.installed});
+  const plan = planHost({fileSet, state: probe.state, engine: ctx.engine, installedEngines: probe.facts.engine.installed, activeEngine: probe.facts.engine.active});
   ctx.log?.(`plan: ${JSON.stringify({empty: plan.empty, next: plan.nextGeneration, files: plan.files.length})}`);
   return {probe, fileSet, plan};
 }

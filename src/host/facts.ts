@@ -302,6 +302,9 @@ function generationOf(target: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** systemd's container types (src/basic/virt.c): what `Virtualization` names when the host is a container. */
+const containerTypes = new Set(['openvz', 'lxc', 'lxc-libvirt', 'systemd-nspawn', 'docker', 'podman', 'rkt', 'wsl', 'proot', 'pouch']);
+
 /**
  * Parses the output of probe.sh. Throws a HostError only when the output is not a probe's at all (the
  * script did not run to its end); odd values become nulls, and `checkSupported` judges them.
@@ -318,8 +321,9 @@ export function parseProbeOutput(host: string, text: string): ProbeResult {
   const one = (k: string): string => id.get(k)?.[0] ?? '';
   const os = parseOsRelease(s.get('os-release') ?? '');
   const idLike = (os.ID_LIKE ?? '').split(/\s+/).filter(Boolean);
-  const systemdLine = s.get('systemd') ?? '';
-  const systemdVersion = /^systemd (\d+)/.exec(systemdLine);
+  // The booted manager's Version (`252.33-1~deb12u1`), else `systemctl --version` (`systemd 252 (…)`).
+  const managerVersion = one('manager.Version');
+  const systemdVersion = managerVersion ? /^(\d+)/.exec(managerVersion) : /^systemd (\d+)/.exec(s.get('systemd') ?? '');
   const dr = keyValues(s.get('data-root') ?? '');
   const mountLine = (s.get('data-root') ?? '').split('\n').find((l) => l.startsWith('FSTYPE='));
   const mount = parsePairs(mountLine ?? '');
@@ -346,8 +350,10 @@ export function parseProbeOutput(host: string, text: string): ProbeResult {
   const activeTarget = engineKv.get('active')?.[0];
   const cgroupText = (s.get('cgroup') ?? '').trim();
   const cgroup: CgroupMode = cgroupText === 'v1' || cgroupText === 'hybrid' || cgroupText === 'v2' ? cgroupText : 'none';
-  const container = one('container');
-  const virt = one('virt');
+  // The manager's Virtualization (empty: none) when it answered, else systemd-detect-virt's.
+  const managerVirt = id.has('manager.Virtualization') ? one('manager.Virtualization') : undefined;
+  const container = managerVirt !== undefined ? (containerTypes.has(managerVirt) ? managerVirt : '') : one('container');
+  const virt = managerVirt ?? one('virt');
 
   const facts: Facts = {
     hostname: one('hostname'),

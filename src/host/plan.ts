@@ -62,6 +62,28 @@ export interface PlanInput {
   engine: {version: string; sha256: string} | null;
   /** Versions already present on the host (facts.engine). */
   installedEngines: {version: string; sha256: string}[];
+  /** The version /usr/local/bin/berth-engine points to (facts.engine.active); undefined: not probed. */
+  activeEngine?: string | null | undefined;
+}
+
+const engineBinary = (version: string) => `/usr/local/lib/berth/engine/${version}/berth-engine`;
+const engineLink = '/usr/local/bin/berth-engine';
+
+/**
+ * The engine the current generation records, as the host has it: its binary deleted or changed, or the
+ * link pointing elsewhere, is drift (repaired by installing the binary again and resetting the link).
+ */
+function engineDrift(input: PlanInput, wanted: {version: string; sha256: string}): DriftEntry | null {
+  const expected = {sha256: wanted.sha256, mode: '0755', owner: 'root', group: 'root'};
+  const installed = input.installedEngines.find((e) => e.version === wanted.version);
+  if (!installed) return {path: engineBinary(wanted.version), kind: 'missing', expected, actual: absent};
+  if (installed.sha256 !== wanted.sha256) {
+    return {path: engineBinary(wanted.version), kind: 'edited', expected, actual: {...absent, kind: 'file', sha256: installed.sha256}};
+  }
+  if (input.activeEngine !== undefined && input.activeEngine !== wanted.version) {
+    return {path: engineLink, kind: 'edited', expected, actual: {...absent, kind: 'other'}};
+  }
+  return null;
 }
 
 function same(a: {sha256: string; mode: string; owner: string; group: string}, b: ManagedFileState): boolean {
@@ -177,9 +199,11 @@ export function planHost(input: PlanInput): Plan {
   const engineWanted = wantedEngine(input);
   let engine: Plan['engine'] = null;
   const engineFrom = current?.engine?.version ?? null;
-  if (engineWanted && engineWanted.version !== engineFrom) {
+  if (engineWanted) {
     const present = input.installedEngines.some((e) => e.version === engineWanted.version && e.sha256 === engineWanted.sha256);
-    engine = {from: engineFrom, to: engineWanted.version, upload: !present};
+    const drifted = engineWanted.version === engineFrom ? engineDrift(input, engineWanted) : null;
+    if (drifted) drift.push(drifted);
+    if (engineWanted.version !== engineFrom || drifted) engine = {from: engineFrom, to: engineWanted.version, upload: !present};
   }
 
   const digest = generationDigest({files: wantedFiles, units: intents, actions: fileSet.actions, engine: engineWanted});
@@ -192,6 +216,7 @@ export function planHost(input: PlanInput): Plan {
     newGeneration ||
     files.some((f) => f.writes) ||
     unitsToDisable.length + unitsToEnable.length + unitsToStart.length + unitsToRestart.length > 0 ||
+    engine !== null ||
     interrupted !== null;
   return {
     host: fileSet.host,
@@ -268,9 +293,9 @@ export function formatPlan(plan: Plan): string {
     lines.push(`  ${sign} ${f.path}${notes.length ? ` (${notes.join('; ')})` : ''}`);
   }
   if (plan.engine) {
-    lines.push(
-      `  ~ berth-engine ${plan.engine.from ?? 'none'} → ${plan.engine.to}${plan.engine.upload ? ' (upload)' : ' (already on host)'}`,
-    );
+    const d = plan.drift.find((e) => e.path === engineLink || e.path === engineBinary(plan.engine!.to));
+    const notes = [...(d ? [`drift: ${d.path === engineLink ? 'link changed on host' : driftText[d.kind]}`] : []), plan.engine.upload ? 'upload' : 'already on host'];
+    lines.push(`  ~ berth-engine ${plan.engine.from ?? 'none'} → ${plan.engine.to} (${notes.join('; ')})`);
   }
   for (const u of plan.unitsToDisable) lines.push(`  - unit ${u} (stop and disable)`);
   for (const u of plan.unitsToEnable) lines.push(`  + unit ${u} (enable)`);

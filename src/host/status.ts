@@ -41,6 +41,7 @@ export async function hostStatus(ctx: {transport: Transport; dataRoot: string}):
         state,
         engine: m.engine,
         installedEngines: facts.engine.installed,
+        activeEngine: facts.engine.active,
       })
     : null;
   const storage = m?.actions.find((a) => a.kind === 'storage-setup');

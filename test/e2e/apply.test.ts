@@ -116,6 +116,32 @@ test.serial('a hand edit shows as drift (plan and status) and apply repairs it',
   t.deepEqual(JSON.parse(status2.stdout).hosts[0].status.drift, []);
 });
 
+test.serial('the engine binary deleted, changed in place or unlinked on the host is drift; apply repairs it', async (t) => {
+  const spec = writeSpec(fleet, [c1], v2);
+  const bin = (await sh(fleet, c1, 'readlink /usr/local/bin/berth-engine')).trim();
+  t.regex(bin, /^\/usr\/local\/lib\/berth\/engine\/[^/]+\/berth-engine$/);
+  const sha = (await sh(fleet, c1, `sha256sum ${bin}`)).slice(0, 64);
+  // berth left the sum beside the binary, so the probe does not hash it every time.
+  t.regex(await sh(fleet, c1, `cat ${bin}.sum`), new RegExp(`^\\d+ \\d+ \\d+ ${sha}\\n$`));
+  const breakages: [string, string, string][] = [
+    ['deleted', `sudo rm -f ${bin}`, 'missing'],
+    // Same size, one byte changed: only the ctime tells, and the probe hashes it again.
+    ['changed in place', `printf X | sudo dd of=${bin} bs=1 seek=100 conv=notrunc status=none`, 'edited'],
+    ['link pointing elsewhere', 'sudo ln -sfn /bin/true /usr/local/bin/berth-engine', 'edited'],
+  ];
+  for (const [what, cmd, kind] of breakages) {
+    await sh(fleet, c1, cmd);
+    const plan = await berth(['plan', spec, '--known-hosts', fleet.knownHostsFile, '--json']);
+    const p = JSON.parse(plan.stdout).hosts[0].plan;
+    t.deepEqual(p.drift.map((d: any) => d.kind), [kind], what);
+    const r = applyJson(await apply(spec)).hosts[0]!.result;
+    t.is(r.status, 'repaired', `${what}: ${JSON.stringify(r)}`);
+    t.is((await sh(fleet, c1, `sha256sum ${bin}`)).slice(0, 64), sha, what);
+    t.is((await sh(fleet, c1, 'readlink /usr/local/bin/berth-engine')).trim(), bin, what);
+    await expectNoChanges(t, spec, c1);
+  }
+});
+
 test.serial('rollback returns to the previous generation; applying that spec again changes nothing', async (t) => {
   const spec1 = writeSpec(fleet, [c1], v1);
   const run = await berth(['rollback', spec1, '--known-hosts', fleet.knownHostsFile, '--json']);

@@ -86,3 +86,28 @@ test('recorded on a real container host of the test fleet (generation 2 applied 
   t.is(state.units['berth-storage.service']?.subState, 'exited');
   t.deepEqual(state.journal.map((e) => e.event), ['pending', 'done', 'pending', 'done']);
 });
+
+test('recorded with the manager query (systemctl show Version/Virtualization) and a cached engine sum', (t) => {
+  // Recorded on a test fleet container host whose engine berth installed (berth-engine.sum beside it).
+  const {facts, state} = parseProbeOutput('c2', fixture('probe-nspawn-manager.txt'));
+  t.notThrows(() => checkSupported('c2', facts));
+  t.is(facts.systemd.version, 252);
+  t.true(facts.systemd.booted);
+  t.is(facts.container, 'systemd-nspawn');
+  t.is(facts.virtualization, 'systemd-nspawn');
+  t.is(facts.engine.active, '0.1.0-101fc1252fac');
+  t.deepEqual(facts.engine.installed, [{version: '0.1.0-101fc1252fac', sha256: '101fc1252faca4f4731df3ded1215bd434bdf1be744d5bc2999cb67664bbe87d'}]);
+  t.is(state.generation, 1);
+  t.is(state.files['/etc/nope']?.kind, 'absent');
+  t.is(state.units['web.service']?.activeState, 'active');
+});
+
+test('manager Virtualization: a VM is virtualization without a container; empty is neither', (t) => {
+  const text = fixture('probe-nspawn-manager.txt');
+  const vm = parseProbeOutput('v', text.replace('manager.Virtualization=systemd-nspawn', 'manager.Virtualization=kvm')).facts;
+  t.is(vm.virtualization, 'kvm');
+  t.is(vm.container, null);
+  const metal = parseProbeOutput('m', text.replace('manager.Virtualization=systemd-nspawn', 'manager.Virtualization=')).facts;
+  t.is(metal.virtualization, null);
+  t.is(metal.container, null);
+});

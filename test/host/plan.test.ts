@@ -1,5 +1,6 @@
 import test from 'ava';
 import {formatPlan, planHost} from '../../src/host/plan.js';
+import {buildManifest} from '../../src/host/manifest.js';
 import type {FileSet} from '../../src/render/types.js';
 import type {HostState} from '../../src/host/facts.js';
 import {appliedState, emptyState, file, fileSet, onDisk, running} from './helpers.js';
@@ -149,4 +150,34 @@ test('a new engine version is planned once, and not uploaded when already on the
   t.true(p.newGeneration);
   const p2 = planHost({fileSet: fs, state, engine, installedEngines: [engine]});
   t.deepEqual(p2.engine, {from: null, to: '0.1.0-abc', upload: false});
+});
+
+test('the current engine deleted, changed or unlinked on the host is drift, repaired in the same generation', (t) => {
+  const fs = spec();
+  const engine = {version: '0.1.0-abc', sha256: 'e'.repeat(64)};
+  const state = appliedState(fs);
+  state.manifest = buildManifest(fs, 1, engine, 'test');
+  const base = {fileSet: fs, state, engine};
+  const ok = planHost({...base, installedEngines: [engine], activeEngine: engine.version});
+  t.true(ok.empty, 'the engine as installed: nothing to do');
+  t.is(ok.engine, null);
+
+  const gone = planHost({...base, installedEngines: [], activeEngine: engine.version});
+  t.false(gone.empty);
+  t.false(gone.newGeneration);
+  t.deepEqual(gone.engine, {from: '0.1.0-abc', to: '0.1.0-abc', upload: true});
+  t.deepEqual(gone.drift.map((d) => [d.path, d.kind]), [['/usr/local/lib/berth/engine/0.1.0-abc/berth-engine', 'missing']]);
+  t.regex(formatPlan(gone), /~ berth-engine 0\.1\.0-abc → 0\.1\.0-abc \(drift: deleted on host; upload\)/);
+
+  const edited = planHost({...base, installedEngines: [{...engine, sha256: 'f'.repeat(64)}], activeEngine: engine.version});
+  t.deepEqual(edited.drift.map((d) => d.kind), ['edited']);
+  t.true(edited.engine!.upload);
+
+  const relinked = planHost({...base, installedEngines: [engine], activeEngine: '0.0.9-old'});
+  t.deepEqual(relinked.drift.map((d) => [d.path, d.kind]), [['/usr/local/bin/berth-engine', 'edited']]);
+  t.false(relinked.engine!.upload, 'the binary is there: only the link is reset');
+  t.regex(formatPlan(relinked), /drift: link changed on host; already on host/);
+
+  // Not probed (old callers): the link is not judged.
+  t.true(planHost({...base, installedEngines: [engine]}).empty);
 });

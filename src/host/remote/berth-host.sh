@@ -395,18 +395,23 @@ stage_generation() { # N BASE: incoming gen/ → generations/N
     linked=$((linked + 1))
   done <"$G/$1.tmp/files.tsv"
   [ "$linked" = 0 ] || say "@@ok stage-reuse $linked unchanged file(s) linked from generation $2"
-  if [ -f "$HERE/engine/version" ]; then
-    read -r ev esha <"$HERE/engine/version"
-    mkdir -p "$ENGINES/$ev"
-    cp "$HERE/engine/berth-engine" "$ENGINES/$ev/.berth-engine.new" && chmod 0755 "$ENGINES/$ev/.berth-engine.new"
-    [ "$(sha256sum <"$ENGINES/$ev/.berth-engine.new" | cut -c1-64)" = "$esha" ] || { say "@@fail stage engine sha256 mismatch"; return 1; }
-    mv -f "$ENGINES/$ev/.berth-engine.new" "$ENGINES/$ev/berth-engine"
-    say "@@ok engine-upload berth-engine $ev"
-  fi
+  install_engine || return 1
   sync
   rm -rf "${G:?}/$1"
   mv "$G/$1.tmp" "$G/$1"
   say "@@ok stage generation $1"
+}
+
+install_engine() { # the engine binary sent with this apply, if any: verified, then renamed into place
+  [ -f "$HERE/engine/version" ] || return 0
+  read -r ev esha <"$HERE/engine/version"
+  mkdir -p "$ENGINES/$ev"
+  cp "$HERE/engine/berth-engine" "$ENGINES/$ev/.berth-engine.new" && chmod 0755 "$ENGINES/$ev/.berth-engine.new"
+  [ "$(sha256sum <"$ENGINES/$ev/.berth-engine.new" | cut -c1-64)" = "$esha" ] || { say "@@fail stage engine sha256 mismatch"; return 1; }
+  mv -f "$ENGINES/$ev/.berth-engine.new" "$ENGINES/$ev/berth-engine"
+  # What the probe reuses instead of hashing the binary again (see probe.sh, section engine).
+  echo "$(stat -c '%s %Z %i' "$ENGINES/$ev/berth-engine") $esha" >"$ENGINES/$ev/berth-engine.sum"
+  say "@@ok engine-upload berth-engine $ev"
 }
 
 prune() { # keep the newest 5 generations, the current and the last good one; drop stale uploads
@@ -490,6 +495,8 @@ worker() {
         stage_generation "$n" "$base" || { say "@@result failed $base staging generation $n failed"; return 1; }
         do_switch "$n" "$base" apply
       else
+        # A repair may bring the engine back (its binary deleted or changed on the host).
+        install_engine || { say "@@result failed $base installing the engine failed"; return 1; }
         do_switch "$base" "$base" repair
       fi
       return $? ;;

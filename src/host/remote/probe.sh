@@ -34,7 +34,14 @@ echo "arch=$(uname -m)"
 echo "now=$(date +%s)"
 rd /proc/1/comm; echo "pid1=$v"
 [ -d /run/systemd/system ] && echo "systemd_booted=1" || echo "systemd_booted=0"
-if have systemd-detect-virt; then
+# A booted systemd knows its version and what it runs in (Virtualization: a container before a VM, as
+# `systemd-detect-virt` decides): one `systemctl show` of the manager instead of three programs.
+mgr=
+if [ -d /run/systemd/system ] && have systemctl; then
+  mgr=$(systemctl show -p Version -p Virtualization 2>/dev/null)
+  printf '%s\n' "$mgr" | while IFS= read -r l; do echo "manager.$l"; done
+fi
+if [ -z "$mgr" ] && have systemd-detect-virt; then
   # Plain systemd-detect-virt prefers a container over a VM: ask for a VM only when there is no container.
   c=$(systemd-detect-virt -c 2>/dev/null)
   if [ -n "$c" ] && [ "$c" != none ]; then echo "virt=$c"; else echo "virt=$(systemd-detect-virt 2>/dev/null)"; fi
@@ -53,7 +60,7 @@ sec os-release
 cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
 
 sec systemd
-systemctl --version 2>/dev/null
+[ -n "$mgr" ] || systemctl --version 2>/dev/null
 
 sec cgroup
 # unified (v2) when /sys/fs/cgroup itself is cgroup2; hybrid when v1 controllers plus a v2 tree at unified/.
@@ -111,9 +118,25 @@ if [ -L /usr/local/bin/berth-engine ]; then
 elif [ -e /usr/local/bin/berth-engine ]; then
   echo "active=/usr/local/bin/berth-engine"
 fi
+# berth-host.sh leaves berth-engine.sum beside each engine it installs: `SIZE CTIME INODE SHA256` of the
+# binary as installed. The sum is reused while size, ctime and inode still match (any write, chmod or
+# replacement changes the ctime, which no one can set back), so a 6 MB binary is not hashed on every probe.
 set --
 for f in /usr/local/lib/berth/engine/*/berth-engine; do [ -f "$f" ] && set -- "$@" "$f"; done
-[ $# -gt 0 ] && sha256sum -- "$@" 2>/dev/null | while read -r s f; do echo "installed=$s $f"; done
+if [ $# -gt 0 ]; then
+  rehash=
+  while read -r size ctime ino f; do
+    [ -n "$f" ] || continue
+    v=; [ -r "$f.sum" ] && IFS= read -r v < "$f.sum"
+    case "$v" in
+      "$size $ctime $ino "*) echo "installed=${v##* } $f" ;;
+      *) rehash="$rehash$f$nl" ;;
+    esac
+  done <<EOF
+$(stat -c '%s %Z %i %n' -- "$@" 2>/dev/null)
+EOF
+  [ -n "$rehash" ] && printf %s "$rehash" | while IFS= read -r f; do sha256sum -- "$f" 2>/dev/null; done | while read -r s f; do echo "installed=$s $f"; done
+fi
 
 sec berth
 [ -L "$B/current" ] && echo "current=$(readlink "$B/current")"

@@ -30,7 +30,7 @@ echo "uid=$(id -u)"
 rd /proc/sys/kernel/hostname; [ -n "$v" ] || v=$(hostname); echo "hostname=$v"
 rd /proc/sys/kernel/random/boot_id; echo "boot_id=$v"
 rd /proc/sys/kernel/osrelease; echo "kernel=$v"
-echo "arch=$(uname -m)"
+rd /proc/sys/kernel/arch; [ -n "$v" ] || v=$(uname -m); echo "arch=$v"
 echo "now=$(date +%s)"
 rd /proc/1/comm; echo "pid1=$v"
 [ -d /run/systemd/system ] && echo "systemd_booted=1" || echo "systemd_booted=0"
@@ -49,36 +49,50 @@ if [ -z "$mgr" ] && have systemd-detect-virt; then
 fi
 for m in apt-get dnf yum zypper apk; do have "$m" && echo "pkg=$m"; done
 if [ -e /run/reboot-required ] || [ -e /var/run/reboot-required ]; then echo "reboot_required=1"; else echo "reboot_required=0"; fi
-# /proc/sys read-only is how container hosts (systemd-nspawn) look: sysctl --system fails there.
-ps=
-while read -r _ mnt _ opts _; do
-  [ "$mnt" = /proc/sys ] && [ -z "$ps" ] && ps=${opts%%,*}
+# One pass over the mount table for three facts, without starting a program:
+# - /proc/sys read-only is how container hosts (systemd-nspawn) look: sysctl --system fails there;
+# - the cgroup mode: the filesystem types at /sys/fs/cgroup and /sys/fs/cgroup/unified;
+# - the mount holding the data root (or its nearest existing parent): the longest mount point that is a prefix
+#   of it, the later one of equal length (an over-mount), as `findmnt -T` decides.
+d=$DATA_ROOT
+while [ ! -e "$d" ] && [ "$d" != / ]; do d=${d%/*}; [ -n "$d" ] || d=/; done
+ps= cg= cgu= best= mline=
+while read -r src mnt fs opts _; do
+  case "$mnt" in
+    /proc/sys) [ -n "$ps" ] || ps=${opts%%,*} ;;
+    /sys/fs/cgroup) cg=$fs ;;
+    /sys/fs/cgroup/unified) cgu=$fs ;;
+  esac
+  case "$d/" in
+    "${mnt%/}/"*) [ ${#mnt} -lt ${#best} ] || { best=$mnt; mline="FSTYPE=\"$fs\" SOURCE=\"$src\" TARGET=\"$mnt\" OPTIONS=\"$opts\""; } ;;
+  esac
 done < /proc/self/mounts
 echo "procsys=${ps:-rw}"
 
 sec os-release
-cat /etc/os-release 2>/dev/null || cat /usr/lib/os-release 2>/dev/null
+osr=/etc/os-release; [ -r $osr ] || osr=/usr/lib/os-release
+[ -r $osr ] && while IFS= read -r l || [ -n "$l" ]; do printf '%s\n' "$l"; done < $osr
 
 sec systemd
 [ -n "$mgr" ] || systemctl --version 2>/dev/null
 
 sec cgroup
 # unified (v2) when /sys/fs/cgroup itself is cgroup2; hybrid when v1 controllers plus a v2 tree at unified/.
-t=$(stat -fc %T /sys/fs/cgroup 2>/dev/null)
-if [ "$t" = cgroup2fs ]; then echo v2
-elif [ "$t" = tmpfs ] && [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then echo hybrid
-elif [ "$t" = tmpfs ]; then echo v1
+if [ "$cg" = cgroup2 ]; then echo v2
+elif [ "$cg" = tmpfs ] && [ "$cgu" = cgroup2 ]; then echo hybrid
+elif [ "$cg" = tmpfs ]; then echo v1
 else echo none
 fi
 
 sec data-root
-d=$DATA_ROOT
-while [ ! -e "$d" ] && [ "$d" != / ]; do d=${d%/*}; [ -n "$d" ] || d=/; done
 echo "requested=$DATA_ROOT"
 echo "existing=$d"
 fs= dev= target=
-if have findmnt; then
-  m=$(findmnt -n -P -o FSTYPE,SOURCE,TARGET,OPTIONS -T "$d" 2>/dev/null)
+# The mount table escapes blanks and backslashes in paths (\040): findmnt decodes them, for such a path.
+case "$mline" in *\\*) mline= ;; esac
+if [ -n "$mline" ] || have findmnt; then
+  m=$mline
+  [ -n "$m" ] || m=$(findmnt -n -P -o FSTYPE,SOURCE,TARGET,OPTIONS -T "$d" 2>/dev/null)
   m=${m%%"$nl"*}
   echo "$m"
   # findmnt -P escapes quotes inside values (\x22), so a value ends at the next quote.
@@ -139,7 +153,8 @@ EOF
 fi
 
 sec berth
-[ -L "$B/current" ] && echo "current=$(readlink "$B/current")"
+# cd -P resolves the link in a subshell: a fork, not a program.
+[ -L "$B/current" ] && (cd -P "$B/current" 2>/dev/null && echo "current=$PWD")
 for g in "$B"/generations/*; do
   [ -d "$g" ] && echo "generation=${g##*/}"
 done

@@ -1,9 +1,8 @@
 /**
- * Validate a loaded spec: YAML problems, then the JSON Schema (ajv — imported here and nowhere else),
+ * Validate a loaded spec: YAML problems, then the JSON Schema (ajv's generated validator — loaded here and nowhere else),
  * then the semantic checks; every problem lands in one report. Never throws for bad input.
  */
-import {Ajv2020, type ErrorObject, type ValidateFunction} from 'ajv/dist/2020.js';
-import formatsModule from 'ajv-formats';
+import type {ErrorObject} from 'ajv';
 import {entryFor, type LoadedSpec} from './load.js';
 import type {SchemaLike} from './messages.js';
 import {isShadowed, pruneInvalid} from './prune.js';
@@ -16,46 +15,27 @@ import path from 'node:path';
 import {escapePointer} from './resolve.js';
 import {semanticChecks, type Finding} from './semantic.js';
 import type {Spec} from './types.js';
+// The schema as validation code, generated ahead of time by scripts/gen-schema-validator.mjs (ajv standalone,
+// options in ajv-options.json): compiling it on every run cost ~100-300 ms; loading the code costs ~40 ms.
+import {defs as generatedDefs, validate as generatedValidate} from './schema-validator.generated.js';
 
-interface Compiled {
-  ajv: Ajv2020;
-  validate: ValidateFunction;
-  context: TranslateContext;
-}
+type ValidateFunction = ((data: unknown) => boolean) & {errors?: ErrorObject[] | null};
 
-/** Compiling the schema costs ~100 ms: do it on first use, once per process. */
-let compiled: Compiled | undefined;
+const validator = generatedValidate as ValidateFunction;
+const defValidators = generatedDefs as Record<string, ValidateFunction>;
 
-function compile(): Compiled {
-  if (compiled) return compiled;
-  const ajv = new Ajv2020({
-    allErrors: true,
-    verbose: true,
-    strict: true,
-    // `type: [integer, string]` is how maxUnavailable says "a count or a percentage".
-    allowUnionTypes: true,
-    // `oneOf: [{required: [etcd]}, {required: [fleetlock]}]` names properties defined beside it.
-    strictRequired: false,
-    // Skips ajv's code optimisation passes: compiling this schema takes about half as long (measured
-    // ~60-140 ms instead of ~120-400 ms on the shared 2-core machine), validating a spec is no slower in practice.
-    code: {optimize: false},
-  });
-  formatsModule.default(ajv, ['uri']);
-  const validate = ajv.compile(schema);
-  const context: TranslateContext = {
-    resolveRef(ref) {
-      if (!ref.startsWith('#/$defs/')) return undefined;
-      return (schema.$defs as Record<string, SchemaLike>)[ref.slice('#/$defs/'.length)];
-    },
-    validateRef(ref, data) {
-      const sub = ajv.getSchema(schema.$id + ref);
-      if (!sub || sub(data)) return [];
-      return (sub.errors ?? []) as RawSchemaError[];
-    },
-  };
-  compiled = {ajv, validate, context};
-  return compiled;
-}
+const context: TranslateContext = {
+  resolveRef(ref) {
+    if (!ref.startsWith('#/$defs/')) return undefined;
+    return (schema.$defs as Record<string, SchemaLike>)[ref.slice('#/$defs/'.length)];
+  },
+  validateRef(ref, data) {
+    // The generator makes a validator for every $defs entry that is an anyOf/oneOf branch: all this is asked for.
+    const sub = ref.startsWith('#/$defs/') ? defValidators[ref.slice('#/$defs/'.length)] : undefined;
+    if (!sub || sub(data)) return [];
+    return (sub.errors ?? []) as RawSchemaError[];
+  },
+};
 
 function schemaErrors(validate: ValidateFunction, data: unknown): ErrorObject[] {
   return validate(data) ? [] : [...(validate.errors ?? [])];
@@ -79,8 +59,7 @@ export function validateSpec(loaded: LoadedSpec): SpecReport {
   const entries: SpecEntry[] = [...loaded.problems];
   if (loaded.data === undefined) return makeReport(loaded.file, entries);
 
-  const {validate, context} = compile();
-  const issues = translateSchemaErrors(schemaErrors(validate, loaded.data) as RawSchemaError[], context);
+  const issues = translateSchemaErrors(schemaErrors(validator, loaded.data) as RawSchemaError[], context);
   for (const issue of issues) entries.push(entryFor(loaded, issue.pointer, issue.at, issue.text.message, issue.text.hint));
 
   const flagged = new Set(issues.map((i) => i.pointer));
@@ -90,7 +69,7 @@ export function validateSpec(loaded: LoadedSpec): SpecReport {
 
   // Checks across values run on what is left once the invalid sections are cut out.
   const pruned = issues.length === 0 ? {data: loaded.data, removed: new Map()} : pruneInvalid(loaded.data, issues);
-  if (pruned.data !== undefined && (issues.length === 0 || schemaErrors(validate, pruned.data).length === 0)) {
+  if (pruned.data !== undefined && (issues.length === 0 || schemaErrors(validator, pruned.data).length === 0)) {
     const spec = pruned.data as Spec;
     const groupsOf = (host: string) => spec.inventory.hosts[host]?.groups ?? [];
     const kept = semanticChecks(spec).filter((f) => !isShadowed(f, pruned.removed, groupsOf));

@@ -9,7 +9,7 @@ import {selectForFamily} from '../render/when.js';
 import type {Transport} from '../transport/types.js';
 import type {LocalEngine} from './engine.js';
 import type {ProbeResult} from './facts.js';
-import {generationEntries, runHelper, type HelperReport, type HostChanges} from './helper.js';
+import {generationEntries, noChanges, runHelper, type HelperReport, type HostChanges} from './helper.js';
 import {buildManifest} from './manifest.js';
 import {planHost, wantedEngine, type Plan} from './plan.js';
 import {probeHost} from './probe.js';
@@ -101,13 +101,7 @@ export async function applyHost(ctx: HostContext): Promise<HostApplyResult> {
     generation: probe.state.generation,
     plan,
     recovered,
-    changed: [],
-    removed: [],
-    restarted: [],
-    started: [],
-    enabled: [],
-    disabled: [],
-    warnings: [],
+    ...noChanges(),
   });
   if (plan.empty) return {...base(), status: 'unchanged', message: 'no changes'};
   checkLock(ctx, planned);

@@ -27,6 +27,11 @@ export interface HostChanges {
   warnings: string[];
 }
 
+/** No changes yet: the lists a report or a result starts from. */
+export function noChanges(): HostChanges {
+  return {changed: [], removed: [], restarted: [], started: [], enabled: [], disabled: [], warnings: []};
+}
+
 export interface HelperReport extends HostChanges {
   status: HelperStatus;
   /** The generation the host is on afterwards (as the helper says). */
@@ -47,13 +52,7 @@ export function parseHelperOutput(text: string): HelperReport {
     generation: null,
     message: 'the helper ended without a result',
     steps: [],
-    changed: [],
-    removed: [],
-    restarted: [],
-    started: [],
-    enabled: [],
-    disabled: [],
-    warnings: [],
+    ...noChanges(),
     output: text,
   };
   let sawResult = false;

@@ -3,7 +3,7 @@
  */
 import type {ResolvedHost} from '../../src/spec/types.js';
 
-/** A host with every section empty and every default filled, like resolveHosts gives for a bare entry. */
+/** A host with every section empty and every default filled, like resolveHosts gives for a bare entry (with overlay2 where resolve leaves `auto`). */
 export function bareHost(name = 'web-1'): ResolvedHost {
   return {
     name,

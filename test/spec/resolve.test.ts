@@ -1,30 +1,12 @@
 import test from 'ava';
 import {parsePort, parseVolume, resolveHosts} from '../../src/spec/resolve.js';
 import type {ResolvedHost, Spec} from '../../src/spec/types.js';
+import {bareHost} from '../render/hosts.js';
 
-/** The resolved form of a host that sets nothing: every default in one place. */
+/** The resolved form of a host that sets nothing: render's bare host, with the storage driver left to the host. */
 function bare(name: string): ResolvedHost {
-  return {
-    name,
-    connection: {address: name, port: 22, user: 'root', become: 'none'},
-    groups: [],
-    labels: {},
-    engine: {
-      version: 'bundled',
-      dataRoot: '/var/lib/berth-engine',
-      storage: 'auto',
-      logs: {rateLimitInterval: '30s', rateLimitBurst: 10000},
-    },
-    kernel: {sysctls: {}, modules: [], bootParams: [], version: 'latest', updates: 'security'},
-    containers: {},
-    units: {},
-    dropins: {},
-    files: {},
-    updates: {strategy: 'off', windows: [], maxUnavailable: 1, failureBudget: 0, health: []},
-    users: {},
-    journald: {},
-    timesync: {enabled: true, servers: []},
-  };
+  const host = bareHost(name);
+  return {...host, engine: {...host.engine, storage: 'auto'}};
 }
 
 test('a host that sets nothing gets every default', (t) => {

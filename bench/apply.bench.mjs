@@ -33,6 +33,9 @@ if (spawnSync('test', ['-x', path.join(root, 'native/build/berth-engine')]).stat
 }
 
 const work = mkdtempSync(path.join(tmpdir(), 'berth-bench-apply-'));
+// berth's stderr and transcripts of every run, kept when the bench fails (a failed run must be explainable).
+const logs = mkdtempSync(path.join(tmpdir(), 'berth-bench-apply-logs-'));
+let failed = true;
 const engine = path.join(work, 'berth-engine');
 copyFileSync(path.join(root, 'native/build/berth-engine'), engine);
 const fleet = await startFleet({containers: 10, aptRepo: false});
@@ -55,7 +58,7 @@ try {
       journald: {systemMaxUse: '64M'},
     }),
   );
-  const berth = `BERTH_ENGINE_BINARY=${engine} BERTH_LOG_DIR=${work}/logs node ${root}/dist/cli/main.js apply ${spec} --known-hosts ${fleet.knownHostsFile} --yes --concurrency 10`;
+  const berth = `BERTH_ENGINE_BINARY=${engine} BERTH_LOG_DIR=${logs}/transcripts node ${root}/dist/cli/main.js apply ${spec} --known-hosts ${fleet.knownHostsFile} --yes --concurrency 10`;
   sh(`node ${root}/dist/cli/main.js render ${spec} --host c1 --out ${work}/render >&2`);
   const manifest = JSON.parse(readFileSync(`${work}/render/c1/manifest.json`, 'utf8'));
   const files = manifest.files.filter((f) => !f.when || f.when.osFamily === 'debian');
@@ -150,15 +153,15 @@ try {
   if (!withAnsible) notes.push('Ansible could not run: installing python3 on the hosts failed (see the output above).');
 
   const fresh1 = group(
-    [{name: 'berth fresh 1 host', cmd: `sh -c "${berth} --host c1 >/dev/null 2>&1"`}, ...(withAnsible ? [{name: 'ansible fresh 1 host', cmd: `sh -c "${ansible('c1')} >/dev/null 2>&1"`}] : [])],
+    [{name: 'berth fresh 1 host', cmd: `sh -c "${berth} --host c1 >/dev/null 2>>${logs}/stderr.log"`}, ...(withAnsible ? [{name: 'ansible fresh 1 host', cmd: `sh -c "${ansible('c1')} >/dev/null 2>&1"`}] : [])],
     {runs, warmup: 0, prepare: resetHosts(['c1'])},
   );
   const fresh10 = group(
-    [{name: 'berth fresh 10 hosts', cmd: `sh -c "${berth} >/dev/null 2>&1"`}, ...(withAnsible ? [{name: 'ansible fresh 10 hosts', cmd: `sh -c "${ansible()} >/dev/null 2>&1"`}] : [])],
+    [{name: 'berth fresh 10 hosts', cmd: `sh -c "${berth} >/dev/null 2>>${logs}/stderr.log"`}, ...(withAnsible ? [{name: 'ansible fresh 10 hosts', cmd: `sh -c "${ansible()} >/dev/null 2>&1"`}] : [])],
     {runs, warmup: 0, prepare: resetHosts(all)},
   );
   const noop10 = group(
-    [{name: 'berth no-op 10 hosts', cmd: `sh -c "${berth} >/dev/null 2>&1"`}, ...(withAnsible ? [{name: 'ansible no-op 10 hosts', cmd: `sh -c "${ansible()} >/dev/null 2>&1"`}] : [])],
+    [{name: 'berth no-op 10 hosts', cmd: `sh -c "${berth} >/dev/null 2>>${logs}/stderr.log"`}, ...(withAnsible ? [{name: 'ansible no-op 10 hosts', cmd: `sh -c "${ansible()} >/dev/null 2>&1"`}] : [])],
     {runs: Math.max(runs, 5), warmup: 1},
   );
   // The no-op must really be one: check berth's own verdict once more.
@@ -181,7 +184,14 @@ try {
     baseline: withAnsible ? 'ansible fresh 10 hosts' : 'berth fresh 10 hosts',
     notes,
   });
+  failed = false;
 } finally {
   await fleet.stop();
   rmSync(work, {recursive: true, force: true});
+  if (failed) {
+    console.error(`bench: failed; berth's stderr (last 80 lines) — all of it and the transcripts are in ${logs}`);
+    spawnSync('tail', ['-n', '80', path.join(logs, 'stderr.log')], {stdio: 'inherit'});
+  } else {
+    rmSync(logs, {recursive: true, force: true});
+  }
 }

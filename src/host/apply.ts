@@ -55,7 +55,7 @@ export interface PlannedHost {
 /** Probe and plan (what `berth plan` shows); touches nothing on the host. */
 export async function planOnHost(ctx: HostContext): Promise<PlannedHost> {
   ctx.progress?.({kind: 'step', step: 'probe'});
-  const probe = await probeHost(ctx.transport, {dataRoot: ctx.dataRoot, fileSet: ctx.fileSet});
+  const probe = await probeHost(ctx.transport, {dataRoot: ctx.dataRoot, fileSet: ctx.fileSet, engineVersion: ctx.engine?.version});
   const family = probe.facts.os.family === 'debian' || probe.facts.os.family === 'rhel' ? probe.facts.os.family : undefined;
   const fileSet = selectForFamily(ctx.fileSet, family);
   const plan = planHost({fileSet, state: probe.state, engine: ctx.engine, installedEngines: probe.facts.engine.installed, activeEngine: probe.facts.engine.active});

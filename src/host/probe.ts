@@ -13,12 +13,14 @@ export interface ProbeInput {
   dataRoot: string;
   /** The wanted FileSet, if any: its paths are hashed and its units' states read in the same round trip. */
   fileSet?: FileSet;
+  /** The engine version berth would install (`<version>-<sha12>`): hashed on the host when its sum is stale. */
+  engineVersion?: string | undefined;
 }
 
 export async function probeHost(transport: Transport, input: ProbeInput): Promise<ProbeResult> {
   const paths = input.fileSet?.files.map((f) => f.path) ?? [];
   const units = input.fileSet ? unitIntents(input.fileSet).map((u) => u.unit) : [];
-  const command = probeCommand({dataRoot: input.dataRoot, paths, units});
+  const command = probeCommand({dataRoot: input.dataRoot, paths, units, engineVersion: input.engineVersion});
   const r = await transport.exec(command, {root: true, timeoutMs: 120_000});
   if (r.code !== 0 || !r.stdout.includes('@@berth end')) {
     throw new HostError(transport.host, 'probe', `the probe failed (exit ${r.code ?? r.signal})`, {

@@ -36,9 +36,10 @@ export function shellQuote(word: string): string {
 }
 
 /** The probe as one `sh -c` command: its inputs as shell assignments, then the script. */
-export function probeCommand(input: {dataRoot: string; paths: string[]; units: string[]}): string {
+export function probeCommand(input: {dataRoot: string; paths: string[]; units: string[]; engineVersion?: string | undefined}): string {
   return [
     `DATA_ROOT=${shellQuote(input.dataRoot)}`,
+    `ENGINE_WANT=${shellQuote(input.engineVersion ?? '')}`,
     `PATHS=${shellQuote(input.paths.join('\n'))}`,
     `UNITS=${shellQuote(input.units.join(' '))}`,
     remoteScript('probe.sh'),

@@ -140,6 +140,14 @@ test.serial('the engine binary deleted, changed in place or unlinked on the host
     t.is((await sh(fleet, c1, 'readlink /usr/local/bin/berth-engine')).trim(), bin, what);
     await expectNoChanges(t, spec, c1);
   }
+  // Another engine berth did not install (no sum, neither active nor wanted) is listed, not hashed.
+  await sh(fleet, c1, 'sudo mkdir -p /usr/local/lib/berth/engine/0.0.9-other && sudo cp /bin/true /usr/local/lib/berth/engine/0.0.9-other/berth-engine');
+  const plan = JSON.parse((await berth(['plan', spec, '--known-hosts', fleet.knownHostsFile, '--json'])).stdout).hosts[0];
+  t.true(plan.plan.empty);
+  const installed = Object.fromEntries(plan.facts.engine.installed.map((e: any) => [e.version, e.sha256]));
+  t.is(installed['0.0.9-other'], '-');
+  t.is(installed[bin.split('/').at(-2)!], sha, 'the active engine is known by its sum');
+  await sh(fleet, c1, 'sudo rm -rf /usr/local/lib/berth/engine/0.0.9-other');
 });
 
 test.serial('rollback returns to the previous generation; applying that spec again changes nothing', async (t) => {

@@ -111,3 +111,13 @@ test('manager Virtualization: a VM is virtualization without a container; empty 
   t.is(metal.virtualization, null);
   t.is(metal.container, null);
 });
+
+test('an engine the probe did not hash (no current sum, neither active nor wanted) is listed with sum `-`', (t) => {
+  const text = fixture('probe-nspawn-manager.txt').replace(
+    /(installed=[0-9a-f]{64} \S+\n)/,
+    '$1installed=- /usr/local/lib/berth/engine/0.0.9-0123456789ab/berth-engine\n',
+  );
+  const {facts} = parseProbeOutput('c2', text);
+  t.deepEqual(facts.engine.installed.map((e) => e.version), ['0.1.0-101fc1252fac', '0.0.9-0123456789ab']);
+  t.is(facts.engine.installed[1]!.sha256, '-');
+});

@@ -51,8 +51,9 @@ test('journal: an unfinished pending is an interrupted switch; failed points bac
 
 test('commands quote their inputs for sh', (t) => {
   t.is(shellQuote("it's"), `'it'\\''s'`);
-  const cmd = probeCommand({dataRoot: '/var/lib/x y', paths: ['/etc/a', "/etc/b'c"], units: ['a.service']});
-  t.true(cmd.startsWith(`DATA_ROOT='/var/lib/x y'\nPATHS='/etc/a\n/etc/b'\\''c'\nUNITS=a.service\n`));
+  const cmd = probeCommand({dataRoot: '/var/lib/x y', paths: ['/etc/a', "/etc/b'c"], units: ['a.service'], engineVersion: '0.1.0-abc'});
+  t.true(cmd.startsWith(`DATA_ROOT='/var/lib/x y'\nENGINE_WANT=0.1.0-abc\nPATHS='/etc/a\n/etc/b'\\''c'\nUNITS=a.service\n`));
+  t.true(probeCommand({dataRoot: '/d', paths: [], units: []}).startsWith(`DATA_ROOT=/d\nENGINE_WANT=''\n`));
   t.regex(helperCommand('f'.repeat(64), ['apply', '2', '1'], {BERTH_BY: 'me@here'}), /export BERTH_BY=me@here\nexec sh "\$d\/berth-host.sh" start apply 2 1$/);
 });
 

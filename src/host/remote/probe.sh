@@ -127,14 +127,18 @@ sec kernels
 for k in /boot/vmlinuz-*; do [ -e "$k" ] && echo "${k#/boot/vmlinuz-}"; done
 
 sec engine
+active=
 if [ -L /usr/local/bin/berth-engine ]; then
-  echo "active=$(readlink /usr/local/bin/berth-engine)"
+  active=$(readlink /usr/local/bin/berth-engine)
+  echo "active=$active"
 elif [ -e /usr/local/bin/berth-engine ]; then
   echo "active=/usr/local/bin/berth-engine"
 fi
 # berth-host.sh leaves berth-engine.sum beside each engine it installs: `SIZE CTIME INODE SHA256` of the
 # binary as installed. The sum is reused while size, ctime and inode still match (any write, chmod or
 # replacement changes the ctime, which no one can set back), so a 6 MB binary is not hashed on every probe.
+# Without a matching sum only the active engine and the one berth wants (ENGINE_WANT, a version dir name)
+# are hashed; any other is listed with `-` for its sum (berth never decides anything on those).
 set --
 for f in /usr/local/lib/berth/engine/*/berth-engine; do [ -f "$f" ] && set -- "$@" "$f"; done
 if [ $# -gt 0 ]; then
@@ -144,7 +148,12 @@ if [ $# -gt 0 ]; then
     v=; [ -r "$f.sum" ] && IFS= read -r v < "$f.sum"
     case "$v" in
       "$size $ctime $ino "*) echo "installed=${v##* } $f" ;;
-      *) rehash="$rehash$f$nl" ;;
+      *)
+        if [ "$f" = "$active" ] || [ "$f" = "/usr/local/lib/berth/engine/${ENGINE_WANT:-}/berth-engine" ]; then
+          rehash="$rehash$f$nl"
+        else
+          echo "installed=- $f"
+        fi ;;
     esac
   done <<EOF
 $(stat -c '%s %Z %i %n' -- "$@" 2>/dev/null)

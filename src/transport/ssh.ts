@@ -764,6 +764,12 @@ class SshTransport implements Transport {
             );
             return;
           }
+          if (!exited && !started && /^sudo: /m.test(stderr)) {
+            // sudo refused and the session closed without an exit status (seen once under load with OpenSSH):
+            // sudo's own message and no start marker say the command never ran, as exit 1 would.
+            resolve({code: 1, stdout: stdoutBuffer.toString('utf8'), stderr, stdoutBuffer, started: false});
+            return;
+          }
           if (!exited) {
             reject(
               new HostError(this.host, step, 'the connection was lost while the command ran; it may or may not have run', {

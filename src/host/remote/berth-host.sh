@@ -138,7 +138,10 @@ create_users() { # users.tsv: name uid shell home groups sudo
 run_action() { # KIND ARG
   case "$1" in
     daemon-reload) systemctl daemon-reload ;;
-    storage-setup) say "@@restarted $2"; say "$2" >>"$W/restarted"; systemctl restart "$2" ;;
+    storage-setup)
+      say "@@restarted $2"; say "$2" >>"$W/restarted"
+      # On failure the unit's own words go to the log (and the transcript): the journal may be gone later.
+      systemctl restart "$2" || { rc=$?; journalctl -u "$2" -n 20 --no-pager -o cat 2>/dev/null | sed 's/^/  | /'; return $rc; } ;;
     sysctl-reload)
       if out=$(sysctl --system 2>&1); then return 0; fi
       if [ "$(awk '$2 == "/proc/sys" { split($4, o, ","); print o[1] }' /proc/self/mounts)" = ro ]; then

@@ -141,6 +141,13 @@ run_action() { # KIND ARG
     storage-setup)
       say "@@restarted $2"; say "$2" >>"$W/restarted"
       # On failure the unit's own words go to the log (and the transcript): the journal may be gone later.
+      # The setup is idempotent; a failure seen about once in ten fresh 10-host applies on the loaded test
+      # machine (cause not known yet) passed when run again, so it gets one more try, with a warning that
+      # carries the unit's journal. A second failure fails the step.
+      systemctl restart "$2" && return 0
+      journalctl -u "$2" -n 20 --no-pager -o cat 2>/dev/null | sed 's/^/  | /'
+      say "@@warn storage-setup $2 failed once and was started again; its journal is in the apply log"
+      sleep 1
       systemctl restart "$2" || { rc=$?; journalctl -u "$2" -n 20 --no-pager -o cat 2>/dev/null | sed 's/^/  | /'; return $rc; } ;;
     sysctl-reload)
       if out=$(sysctl --system 2>&1); then return 0; fi

@@ -21,7 +21,15 @@ export async function probeHost(transport: Transport, input: ProbeInput): Promis
   const paths = input.fileSet?.files.map((f) => f.path) ?? [];
   const units = input.fileSet ? unitIntents(input.fileSet).map((u) => u.unit) : [];
   const command = probeCommand({dataRoot: input.dataRoot, paths, units, engineVersion: input.engineVersion});
-  const r = await transport.exec(command, {root: true, timeoutMs: 120_000});
+  // The probe only reads, so a session lost under it (seen on freshly booted hosts of a loaded test machine)
+  // is safe to run once more; a second loss is reported.
+  let r;
+  try {
+    r = await transport.exec(command, {root: true, timeoutMs: 120_000});
+  } catch (error) {
+    if (!(error instanceof HostError) || !/connection was lost/.test(error.message)) throw error;
+    r = await transport.exec(command, {root: true, timeoutMs: 120_000});
+  }
   if (r.code !== 0 || !r.stdout.includes('@@berth end')) {
     throw new HostError(transport.host, 'probe', `the probe failed (exit ${r.code ?? r.signal})`, {
       command: 'sh -c <probe.sh>',

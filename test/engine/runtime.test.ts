@@ -244,7 +244,8 @@ test('a killed runtime leaves state that delete --force cleans up', async (t) =>
   }
   t.is(st.status, 'running');
   // Kill the runtime (our `run` child), not the container: the container and its state stay behind.
-  const ps = await run('sh', ['-c', `pgrep -f -- "--root ${s.root} run --bundle"`]);
+  // `[r]un`: the pattern must not match the command line of the shell running pgrep itself.
+  const ps = await run('sh', ['-c', `pgrep -f -- "--root ${s.root} [r]un --bundle"`]);
   const runtimePid = Number(ps.stdout.trim().split('\n')[0]);
   t.true(runtimePid > 0);
   process.kill(runtimePid, 'SIGKILL');

@@ -23,13 +23,11 @@ export async function probeHost(transport: Transport, input: ProbeInput): Promis
   const command = probeCommand({dataRoot: input.dataRoot, paths, units, engineVersion: input.engineVersion});
   // The probe only reads, so a session lost under it (seen on freshly booted hosts of a loaded test machine)
   // is safe to run once more; a second loss is reported.
-  let r;
-  try {
-    r = await transport.exec(command, {root: true, timeoutMs: 120_000});
-  } catch (error) {
+  const run = () => transport.exec(command, {root: true, timeoutMs: 120_000});
+  const r = await run().catch((error: unknown) => {
     if (!(error instanceof HostError) || !/connection was lost/.test(error.message)) throw error;
-    r = await transport.exec(command, {root: true, timeoutMs: 120_000});
-  }
+    return run();
+  });
   if (r.code !== 0 || !r.stdout.includes('@@berth end')) {
     throw new HostError(transport.host, 'probe', `the probe failed (exit ${r.code ?? r.signal})`, {
       command: 'sh -c <probe.sh>',

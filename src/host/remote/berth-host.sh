@@ -135,6 +135,10 @@ create_users() { # users.tsv: name uid shell home groups sudo
 }
 
 # ---------------------------------------------------------------- actions
+unit_journal() { # UNIT: its last journal lines, indented, into the apply log
+  journalctl -u "$1" -n 20 --no-pager -o cat 2>/dev/null | sed 's/^/  | /'
+}
+
 run_action() { # KIND ARG
   case "$1" in
     daemon-reload) systemctl daemon-reload ;;
@@ -145,10 +149,10 @@ run_action() { # KIND ARG
       # machine (cause not known yet) passed when run again, so it gets one more try, with a warning that
       # carries the unit's journal. A second failure fails the step.
       systemctl restart "$2" && return 0
-      journalctl -u "$2" -n 20 --no-pager -o cat 2>/dev/null | sed 's/^/  | /'
+      unit_journal "$2"
       say "@@warn storage-setup $2 failed once and was started again; its journal is in the apply log"
       sleep 1
-      systemctl restart "$2" || { rc=$?; journalctl -u "$2" -n 20 --no-pager -o cat 2>/dev/null | sed 's/^/  | /'; return $rc; } ;;
+      systemctl restart "$2" || { rc=$?; unit_journal "$2"; return $rc; } ;;
     sysctl-reload)
       if out=$(sysctl --system 2>&1); then return 0; fi
       if [ "$(awk '$2 == "/proc/sys" { split($4, o, ","); print o[1] }' /proc/self/mounts)" = ro ]; then
